@@ -1,0 +1,20 @@
+/** One failed attempt of a call: where it went and how it failed. */
+export interface AttemptFailure {
+  readonly endpoint: string;
+  readonly error: unknown;
+}
+
+// A WeakMap rather than a property: the thrown error stays the SDK's own object, untouched.
+const failuresByError = new WeakMap<object, readonly AttemptFailure[]>();
+
+export function recordAttempts(error: unknown, failures: readonly AttemptFailure[]): void {
+  if (typeof error === 'object' && error !== null) failuresByError.set(error, failures);
+}
+
+/**
+ * Every failed attempt of the call that threw `error`, oldest first (the last one is `error`
+ * itself). Empty for errors that did not come from a `ResilientOpenAI` call.
+ */
+export function getAttemptErrors(error: unknown): readonly AttemptFailure[] {
+  return (typeof error === 'object' && error !== null && failuresByError.get(error)) || [];
+}

@@ -1,0 +1,158 @@
+import OpenAI, { APIPromise, PagePromise, type ClientOptions } from 'openai';
+import type { AbstractPage } from 'openai/pagination';
+import { SafeEmitter, type EventName, type ResilientEvents } from './events.js';
+import { execute, type Core, type RequestDefaults } from './execute.js';
+import { HealthMonitor } from './health.js';
+import { normalizeOptions, type ResilientOptions } from './options.js';
+import { SecretSet } from './redact.js';
+import { FailoverState } from './state.js';
+import { snapshot, type ResilientStatus } from './status.js';
+
+/** State shared by a client and every client derived from it with `withOptions()`. */
+interface Shared {
+  core: Core;
+  health: HealthMonitor;
+  closed: boolean;
+}
+
+interface Derivation {
+  shared: Shared;
+  defaults: RequestDefaults;
+}
+
+// Passed through the constructor by withOptions(); a symbol so no user option can collide.
+const kDerive = Symbol('resilient-openai.derive');
+
+/** Keys of `withOptions()` that can apply to every endpoint, request by request. */
+const PER_REQUEST_KEYS = new Set(['timeout', 'maxRetries', 'defaultHeaders', 'defaultQuery', 'fetchOptions']);
+
+type PromiseOrValue<T> = T | Promise<T>;
+type RequestInput = Parameters<OpenAI['request']>[0];
+
+function prepare(options: ResilientOptions | undefined): { clientOptions: ClientOptions; derivation: Derivation } {
+  const derived = (options as { [kDerive]?: Derivation } | undefined)?.[kDerive];
+  if (derived) {
+    const clientOptions = { ...options } as ClientOptions & { [kDerive]?: Derivation };
+    delete clientOptions[kDerive];
+    return { clientOptions, derivation: derived };
+  }
+  const normalized = normalizeOptions(options);
+  const emitter = new SafeEmitter();
+  const secrets = new SecretSet();
+  for (const secret of normalized.secrets) secrets.add(secret);
+  const state = new FailoverState(normalized.endpoints, emitter, secrets);
+  const core: Core = { state, emitter, secrets, retry: normalized.retry, failover: normalized.failover };
+  const health = new HealthMonitor(state, emitter, secrets, normalized.healthCheck!);
+  if (normalized.healthTimer) health.start();
+  return { clientOptions: normalized.primaryOptions, derivation: { shared: { core, health, closed: false }, defaults: {} } };
+}
+
+/**
+ * A drop-in `OpenAI` client with retries, failover to fallback endpoints and a health timer that
+ * switches back to the primary when it recovers. Every SDK method works through it unchanged.
+ */
+export class ResilientOpenAI extends OpenAI {
+  readonly #shared: Shared;
+  readonly #defaults: RequestDefaults;
+
+  /**
+   * @param options OpenAI's `ClientOptions` for the primary, plus `fallback`, `retry`,
+   * `failover` and `healthCheck`. With no options: primary from `OPENAI_BASE_URL_PRO` and
+   * `OPENAI_API_KEY_PRO`, fallback `https://api.openai.com/v1` with `OPENAI_API_KEY`.
+   * @throws TypeError naming the option and value when an option is invalid.
+   */
+  constructor(options?: ResilientOptions) {
+    const { clientOptions, derivation } = prepare(options);
+    super(clientOptions);
+    this.#shared = derivation.shared;
+    this.#defaults = derivation.defaults;
+  }
+
+  // Every generated method, helper and next-page request funnels into these two methods.
+  override request<Rsp>(options: RequestInput, _remainingRetries: number | null = null): APIPromise<Rsp> {
+    return new APIPromise<Rsp>(this, execute(this.#shared.core, this.maxRetries, options, this.#defaults));
+  }
+
+  // Typed loosely on purpose: TypeScript cannot match the base's generic page signature in an
+  // override (its `Item` only appears in a constraint), so callers keep the inherited types
+  // through `getAPIList()` and the resources, which is how the SDK itself calls this.
+  override requestAPIList(Page: new (...args: any[]) => AbstractPage<unknown>, options: RequestInput): any {
+    return new PagePromise(this, execute(this.#shared.core, this.maxRetries, options, this.#defaults), Page);
+  }
+
+  /**
+   * A client with other per-request defaults (`timeout`, `maxRetries`, `defaultHeaders`,
+   * `defaultQuery`, `fetchOptions`) that shares this client's endpoints, failover state, health
+   * timer and listeners. Endpoint settings (URL, key, ...) need a new `ResilientOpenAI`.
+   */
+  override withOptions(options: Partial<ClientOptions>): this {
+    for (const key of Object.keys(options ?? {})) {
+      if (!PER_REQUEST_KEYS.has(key)) {
+        throw new TypeError(
+          `resilient-openai: withOptions() cannot change \`${key}\`; it accepts ${[...PER_REQUEST_KEYS].join(', ')}. Create a new ResilientOpenAI for other endpoint settings`,
+        );
+      }
+    }
+    const defaults: RequestDefaults = { ...this.#defaults };
+    if (options.timeout !== undefined) defaults.timeout = options.timeout;
+    if (options.maxRetries !== undefined) defaults.maxRetries = options.maxRetries;
+    if (options.defaultHeaders !== undefined) defaults.headers = { ...(defaults.headers as object), ...(options.defaultHeaders as object) };
+    if (options.defaultQuery !== undefined) defaults.query = { ...defaults.query, ...options.defaultQuery };
+    if (options.fetchOptions !== undefined) defaults.fetchOptions = { ...defaults.fetchOptions, ...options.fetchOptions };
+    const Ctor = this.constructor as new (options: ResilientOptions & { [kDerive]: Derivation }) => this;
+    return new Ctor({ ...this._options, ...options, [kDerive]: { shared: this.#shared, defaults } });
+  }
+
+  /** Listen to `switched`, `recovered`, `retry` and `healthcheck`. A throwing listener never breaks a request. */
+  on<E extends EventName>(event: E, listener: ResilientEvents[E]): this {
+    this.#shared.core.emitter.on(event, listener);
+    return this;
+  }
+
+  once<E extends EventName>(event: E, listener: ResilientEvents[E]): this {
+    this.#shared.core.emitter.on(event, listener, true);
+    return this;
+  }
+
+  /** Remove one listener, or all listeners of `event` when `listener` is omitted. */
+  off<E extends EventName>(event: E, listener?: ResilientEvents[E]): this {
+    this.#shared.core.emitter.off(event, listener);
+    return this;
+  }
+
+  /** A JSON-ready snapshot of the endpoints and the health checks. Contains no secret. */
+  getStatus(): ResilientStatus {
+    return snapshot(this.#shared.core.state, this.#shared.health, this.#shared.closed);
+  }
+
+  /**
+   * Probes the primary now: on success traffic switches back to it, on failure away from it.
+   * Resolves `true`/`false`, never rejects. Concurrent calls share one probe.
+   */
+  checkPrimary(): Promise<boolean> {
+    return this.#shared.health.check();
+  }
+
+  /** Name of the endpoint that currently gets traffic, e.g. `'primary'` or `'fallback'`. */
+  get activeEndpoint(): string {
+    return this.#shared.core.state.active.name;
+  }
+
+  /**
+   * The inner `OpenAI` client of the active endpoint. For APIs that cannot fail over, such as the
+   * SDK's WebSocket clients, which read `baseURL` and `apiKey` from the client they are given.
+   */
+  get activeClient(): OpenAI {
+    return this.#shared.core.state.active.client;
+  }
+
+  /** Stops the health timer (shared with `withOptions()` clients). Idempotent; calls keep working. */
+  close(): void {
+    this.#shared.closed = true;
+    this.#shared.health.stop();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+}

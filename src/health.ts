@@ -1,0 +1,87 @@
+import type { SafeEmitter } from './events.js';
+import { log } from './log.js';
+import type { NormalizedOptions } from './options.js';
+import { describeError, type SecretSet } from './redact.js';
+import type { FailoverState } from './state.js';
+
+type HealthConfig = NonNullable<NormalizedOptions['healthCheck']>;
+
+class ProbeTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`health probe timed out after ${ms}ms`);
+    this.name = 'ProbeTimeoutError';
+  }
+}
+
+/** Probes the primary on a timer and on demand; concurrent checks share one probe. */
+export class HealthMonitor {
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #inFlight: Promise<boolean> | undefined;
+  lastCheckedAt: number | null = null;
+  lastLatencyMs: number | null = null;
+
+  constructor(
+    private readonly state: FailoverState,
+    private readonly emitter: SafeEmitter,
+    private readonly secrets: SecretSet,
+    readonly config: HealthConfig,
+  ) {}
+
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => void this.check(), this.config.intervalMs);
+    // A health timer must never be the reason a process stays alive.
+    this.#timer.unref?.();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  get running(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  check(): Promise<boolean> {
+    this.#inFlight ??= this.#probe().finally(() => {
+      this.#inFlight = undefined;
+    });
+    return this.#inFlight;
+  }
+
+  async #probe(): Promise<boolean> {
+    const endpoint = this.state.primary;
+    const controller = new AbortController();
+    const started = performance.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let error: unknown;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          controller.abort();
+          reject(new ProbeTimeoutError(this.config.timeoutMs));
+        }, this.config.timeoutMs);
+      });
+      const result = await Promise.race([Promise.resolve().then(() => this.config.probe(endpoint.client, controller.signal)), timeout]);
+      if (result === false) error = new Error('probe returned false');
+    } catch (caught) {
+      error = caught ?? new Error('probe failed');
+    } finally {
+      clearTimeout(timer);
+    }
+    const ok = error === undefined;
+    const latencyMs = Math.round(performance.now() - started);
+    this.lastCheckedAt = Date.now();
+    this.lastLatencyMs = latencyMs;
+    if (ok) {
+      log('health check: %s available (%dms)', endpoint.name, latencyMs);
+      this.state.markHealthy(endpoint);
+    } else {
+      log('health check: %s unavailable (%s)', endpoint.name, describeError(error, this.secrets));
+      this.state.markFailed(endpoint, error, 'healthcheck');
+    }
+    this.emitter.emit('healthcheck', ok ? { endpoint: endpoint.name, ok, latencyMs } : { endpoint: endpoint.name, ok, latencyMs, error });
+    return ok;
+  }
+}

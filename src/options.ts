@@ -1,0 +1,240 @@
+import OpenAI, { type ClientOptions } from 'openai';
+import {
+  createFailoverPolicy,
+  createRetryPolicy,
+  type FailoverOptions,
+  type FailoverPolicy,
+  type RetryOptions,
+  type RetryPolicy,
+} from './policy.js';
+
+/** Default base URL of an options fallback: the official API. */
+export const OFFICIAL_BASE_URL = 'https://api.openai.com/v1';
+
+/** A fallback given as client options; `name` labels it in events and status. */
+export type FallbackOptions = ClientOptions & { name?: string | undefined };
+/** A fallback: client options, a ready `OpenAI`/`AzureOpenAI` instance, or a named instance. */
+export type FallbackInput = FallbackOptions | OpenAI | { name: string; client: OpenAI };
+
+export interface HealthCheckOptions {
+  /** Time between two probes of the primary. @default 300000 (5 minutes) */
+  intervalMs?: number | undefined;
+  /** A probe slower than this counts as failed. @default 10000 */
+  timeoutMs?: number | undefined;
+  /**
+   * Custom probe. Resolving (to anything but `false`) means healthy; throwing or `false` means
+   * unhealthy. The default lists models (`GET /models`), which costs no tokens.
+   */
+  probe?: ((client: OpenAI, signal: AbortSignal) => unknown) | undefined;
+}
+
+/** Options of `new ResilientOpenAI()`: OpenAI's own `ClientOptions` (for the primary) plus these. */
+export interface ResilientOptions extends ClientOptions {
+  /** Name of the primary in events and status. @default 'primary' */
+  name?: string | undefined;
+  /** Where traffic goes when the primary fails; tried in order. @default official API, key from `OPENAI_API_KEY` */
+  fallback?: FallbackInput | readonly FallbackInput[] | undefined;
+  /** Options of the default retry policy, or a policy of your own. */
+  retry?: RetryOptions | RetryPolicy | undefined;
+  /** Options of the default failover policy, or a policy of your own. */
+  failover?: FailoverOptions | FailoverPolicy | undefined;
+  /** Health timer of the primary; `false` turns the timer off (`checkPrimary()` still works). */
+  healthCheck?: HealthCheckOptions | false | undefined;
+}
+
+export interface EndpointSpec {
+  name: string;
+  client: OpenAI;
+}
+
+export interface NormalizedOptions {
+  primaryOptions: ClientOptions;
+  endpoints: EndpointSpec[];
+  retry: RetryPolicy;
+  failover: FailoverPolicy;
+  healthCheck: { intervalMs: number; timeoutMs: number; probe: NonNullable<HealthCheckOptions['probe']> } | null;
+  healthTimer: boolean;
+  /** Every credential we were given, so no text we emit can contain one. */
+  secrets: unknown[];
+}
+
+export const healthDefaults = { intervalMs: 300_000, timeoutMs: 10_000 } as const;
+
+const OWN_KEYS = ['name', 'fallback', 'retry', 'failover', 'healthCheck'] as const;
+
+function env(name: string): string | undefined {
+  const value = typeof process !== 'undefined' ? process.env[name]?.trim() : undefined;
+  return value ? value : undefined;
+}
+
+function fail(option: string, expected: string, value: unknown): never {
+  throw new TypeError(`resilient-openai: expected \`${option}\` to be ${expected}, got ${show(value)}`);
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return `an object (${Object.keys(value).join(', ') || 'empty'})`;
+  return String(value);
+}
+
+function checkNumber(option: string, value: unknown, min: number, max = Number.POSITIVE_INFINITY, integer = true): void {
+  if (value === undefined) return;
+  const ok = typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max;
+  if (!ok || (integer && !Number.isInteger(value))) {
+    fail(option, `${integer ? 'an integer' : 'a number'} ${max === Number.POSITIVE_INFINITY ? `>= ${min}` : `from ${min} to ${max}`}`, value);
+  }
+}
+
+function checkURL(option: string, value: unknown): void {
+  if (value === undefined || value === null) return;
+  if (typeof value !== 'string') fail(option, 'a URL string', value);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    // The value may hold a token; show only that it is malformed.
+    throw new TypeError(`resilient-openai: expected \`${option}\` to be an absolute http(s) URL, got a malformed URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(option, 'an http(s) URL', url.protocol);
+}
+
+function isPolicy<T>(value: unknown, method: string): value is T {
+  return typeof value === 'object' && value !== null && typeof (value as Record<string, unknown>)[method] === 'function';
+}
+
+function validateRetry(value: unknown): void {
+  if (value === undefined || isPolicy<RetryPolicy>(value, 'shouldRetry')) {
+    if (value && typeof (value as RetryPolicy).delayMs !== 'function') fail('retry.delayMs', 'a function', (value as RetryPolicy).delayMs);
+    checkNumber('retry.maxAttempts', (value as RetryPolicy | undefined)?.maxAttempts, 1, 100);
+    return;
+  }
+  if (typeof value !== 'object' || value === null) fail('retry', 'an options object or a RetryPolicy', value);
+  const r = value as RetryOptions;
+  checkNumber('retry.maxAttempts', r.maxAttempts, 1, 100);
+  checkNumber('retry.initialDelayMs', r.initialDelayMs, 0);
+  checkNumber('retry.maxDelayMs', r.maxDelayMs, 0);
+  checkNumber('retry.factor', r.factor, 1, 100, false);
+  checkNumber('retry.jitter', r.jitter, 0, 1, false);
+  checkNumber('retry.maxRetryAfterMs', r.maxRetryAfterMs, 0);
+  if (r.statuses !== undefined) checkStatuses('retry.statuses', r.statuses);
+}
+
+function validateFailover(value: unknown): void {
+  if (value === undefined || isPolicy<FailoverPolicy>(value, 'shouldFailover')) return;
+  if (typeof value !== 'object' || value === null) fail('failover', 'an options object or a FailoverPolicy', value);
+  const f = value as FailoverOptions;
+  if (f.statuses !== undefined) checkStatuses('failover.statuses', f.statuses);
+  if (f.connectionErrors !== undefined && typeof f.connectionErrors !== 'boolean') fail('failover.connectionErrors', 'a boolean', f.connectionErrors);
+}
+
+function checkStatuses(option: string, value: unknown): void {
+  if (!Array.isArray(value)) fail(option, 'an array of HTTP status codes', value);
+  for (const status of value) {
+    if (!Number.isInteger(status) || status < 100 || status > 599) fail(`${option}[]`, 'an HTTP status code (100-599)', status);
+  }
+}
+
+function normalizeHealth(value: unknown): { cfg: NormalizedOptions['healthCheck']; timer: boolean } {
+  const defaultProbe = async (client: OpenAI, signal: AbortSignal) => {
+    await client.models.list({ maxRetries: 0, signal });
+  };
+  if (value === false) return { cfg: { ...healthDefaults, probe: defaultProbe }, timer: false };
+  if (value !== undefined && (typeof value !== 'object' || value === null)) fail('healthCheck', 'an options object or false', value);
+  const h = (value ?? {}) as HealthCheckOptions;
+  checkNumber('healthCheck.intervalMs', h.intervalMs, 100, 2 ** 31 - 1);
+  checkNumber('healthCheck.timeoutMs', h.timeoutMs, 1, 2 ** 31 - 1);
+  if (h.probe !== undefined && typeof h.probe !== 'function') fail('healthCheck.probe', 'a function', h.probe);
+  return {
+    cfg: {
+      intervalMs: h.intervalMs ?? healthDefaults.intervalMs,
+      timeoutMs: h.timeoutMs ?? healthDefaults.timeoutMs,
+      probe: h.probe ?? defaultProbe,
+    },
+    timer: true,
+  };
+}
+
+function isClient(value: unknown): value is OpenAI {
+  return value instanceof OpenAI;
+}
+
+/** Merges defaults, reads the environment (zero-config) and validates, once, at construction. */
+export function normalizeOptions(input: ResilientOptions | undefined): NormalizedOptions {
+  if (input !== undefined && (typeof input !== 'object' || input === null)) fail('options', 'an object', input);
+  const options = input ?? {};
+  checkURL('baseURL', options.baseURL);
+  checkNumber('maxRetries', options.maxRetries, 0, 99);
+  checkNumber('timeout', options.timeout, 1);
+  validateRetry(options.retry);
+  validateFailover(options.failover);
+  const health = normalizeHealth(options.healthCheck);
+
+  const primaryOptions: ClientOptions = { ...options };
+  for (const key of OWN_KEYS) delete (primaryOptions as Record<string, unknown>)[key];
+  // Zero-config: the seed's variables describe the primary (a proxy); OpenAI's own are the fallback.
+  if (primaryOptions.baseURL === undefined && !primaryOptions.provider) {
+    const fromEnv = env('OPENAI_BASE_URL_PRO');
+    if (fromEnv) {
+      checkURL('OPENAI_BASE_URL_PRO', fromEnv);
+      primaryOptions.baseURL = fromEnv;
+    }
+  }
+  const usesOtherAuth = Boolean(primaryOptions.provider || primaryOptions.adminAPIKey || (primaryOptions as { workloadIdentity?: unknown }).workloadIdentity);
+  if (primaryOptions.apiKey === undefined && !usesOtherAuth) {
+    primaryOptions.apiKey = env('OPENAI_API_KEY_PRO') ?? env('OPENAI_API_KEY');
+    if (!primaryOptions.apiKey) {
+      throw new TypeError(
+        'resilient-openai: no API key for the primary endpoint: pass `apiKey`, or set OPENAI_API_KEY_PRO (or OPENAI_API_KEY)',
+      );
+    }
+  }
+
+  const primaryName = options.name ?? 'primary';
+  if (typeof primaryName !== 'string' || !primaryName) fail('name', 'a non-empty string', primaryName);
+  const endpoints: EndpointSpec[] = [{ name: primaryName, client: new OpenAI(primaryOptions) }];
+  const secrets: unknown[] = [primaryOptions.apiKey, primaryOptions.adminAPIKey];
+
+  const fallbackKey = env('OPENAI_API_KEY') ?? primaryOptions.apiKey;
+  const fallbacks: readonly FallbackInput[] =
+    options.fallback === undefined ? [{}]
+    : Array.isArray(options.fallback) ? options.fallback
+    : [options.fallback as FallbackInput];
+  fallbacks.forEach((entry, i) => {
+    const option = Array.isArray(options.fallback) ? `fallback[${i}]` : 'fallback';
+    const defaultName = i === 0 ? 'fallback' : `fallback-${i + 1}`;
+    const spec = toEndpoint(entry, option, defaultName, fallbackKey, secrets);
+    if (endpoints.some((e) => e.name === spec.name)) fail(`${option}.name`, 'a name no other endpoint has', spec.name);
+    endpoints.push(spec);
+  });
+
+  const retry = isPolicy<RetryPolicy>(options.retry, 'shouldRetry') ? options.retry : createRetryPolicy((options.retry ?? {}) as RetryOptions);
+  const failover =
+    isPolicy<FailoverPolicy>(options.failover, 'shouldFailover') ? options.failover : createFailoverPolicy((options.failover ?? {}) as FailoverOptions);
+  return { primaryOptions, endpoints, retry, failover, healthCheck: health.cfg, healthTimer: health.timer, secrets };
+}
+
+function toEndpoint(entry: unknown, option: string, defaultName: string, fallbackKey: ClientOptions['apiKey'], secrets: unknown[]): EndpointSpec {
+  if (isClient(entry)) {
+    secrets.push(entry.apiKey);
+    return { name: defaultName, client: entry };
+  }
+  if (typeof entry !== 'object' || entry === null) fail(option, 'client options or an OpenAI instance', entry);
+  if ('client' in entry) {
+    const named = entry as { name?: unknown; client?: unknown };
+    if (!isClient(named.client)) fail(`${option}.client`, 'an OpenAI instance', named.client);
+    if (typeof named.name !== 'string' || !named.name) fail(`${option}.name`, 'a non-empty string', named.name);
+    secrets.push(named.client.apiKey);
+    return { name: named.name, client: named.client };
+  }
+  const { name = defaultName, ...clientOptions } = entry as FallbackOptions;
+  if (typeof name !== 'string' || !name) fail(`${option}.name`, 'a non-empty string', name);
+  checkURL(`${option}.baseURL`, clientOptions.baseURL);
+  const resolved: ClientOptions = { ...clientOptions };
+  if (resolved.baseURL === undefined && !resolved.provider) resolved.baseURL = OFFICIAL_BASE_URL;
+  if (resolved.apiKey === undefined && !resolved.provider && !resolved.adminAPIKey) resolved.apiKey = fallbackKey;
+  secrets.push(resolved.apiKey, resolved.adminAPIKey);
+  return { name, client: new OpenAI(resolved) };
+}

@@ -1,0 +1,264 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import OpenAI, { AzureOpenAI, toFile } from 'openai';
+import { startUpstream, refusedURL, type Upstream } from './support/upstream.js';
+
+const started: Upstream[] = [];
+async function start(name = 'primary'): Promise<{ up: Upstream; client: OpenAI }> {
+  const up = await startUpstream({ name });
+  started.push(up);
+  return { up, client: new OpenAI({ apiKey: 'sk-test', baseURL: up.url, maxRetries: 0 }) };
+}
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((u) => u.close()));
+});
+
+const chat = { model: 'gpt-test', messages: [{ role: 'user' as const, content: 'hi' }] };
+
+describe('fake upstream: routes', () => {
+  it('chat completion JSON + x-request-id + recording', async () => {
+    const { up, client } = await start('primary');
+    const res = await client.chat.completions.create(chat);
+    expect(res.choices[0]?.message.content).toBe('hello from primary');
+    expect(res.model).toBe('gpt-test');
+    expect(res._request_id).toBe('req_primary_1');
+    expect(up.count('/chat/completions')).toBe(1);
+    const rec = up.requests[0];
+    expect(rec?.method).toBe('POST');
+    expect(rec?.path).toBe('/v1/chat/completions');
+    expect(rec?.headers['authorization']).toBe('Bearer sk-test');
+    expect(rec?.json).toMatchObject({ model: 'gpt-test' });
+    expect(rec?.fault).toBeUndefined();
+  });
+
+  it('chat completion SSE stream and stream() helper', async () => {
+    const { client } = await start('s1');
+    const stream = await client.chat.completions.create({ ...chat, stream: true });
+    let text = '';
+    let chunks = 0;
+    for await (const chunk of stream) {
+      chunks++;
+      text += chunk.choices[0]?.delta.content ?? '';
+    }
+    expect(chunks).toBe(3);
+    expect(text).toBe('hello from s1');
+    const helper = client.chat.completions.stream({ ...chat, stream_options: { include_usage: true } });
+    expect(await helper.finalContent()).toBe('hello from s1');
+  });
+
+  it('runTools, parse with json_schema', async () => {
+    const { up, client } = await start('tools');
+    const runner = client.chat.completions.runTools({
+      ...chat,
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'get_weather',
+            description: 'Get the weather',
+            parameters: { type: 'object', properties: { city: { type: 'string' } } },
+            function: (args: string) => `sunny in ${(JSON.parse(args) as { city: string }).city}`,
+          },
+        },
+      ],
+    });
+    expect(await runner.finalContent()).toBe('tool result was: sunny in Paris (from tools)');
+    expect(up.count('/chat/completions')).toBe(2);
+
+    const parsed = await client.chat.completions.parse({
+      ...chat,
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: 'a', schema: { type: 'object', properties: { answer: { type: 'string' } } } },
+      },
+    });
+    expect(parsed.choices[0]?.message.parsed).toEqual({ answer: 'hello from tools' });
+  });
+
+  it('responses create + stream', async () => {
+    const { client } = await start('r');
+    const res = await client.responses.create({ model: 'gpt-test', input: 'hi' });
+    expect(res.output_text).toBe('hello from r');
+    const stream = client.responses.stream({ model: 'gpt-test', input: 'hi' });
+    const deltas: string[] = [];
+    stream.on('response.output_text.delta', (e) => deltas.push(e.delta));
+    const final = await stream.finalResponse();
+    expect(final.output_text).toBe('hello from r');
+    expect(final.status).toBe('completed');
+    expect(deltas.join('')).toBe('hello from r');
+  });
+
+  it('embeddings (base64 default and float), images, audio multipart', async () => {
+    const { up, client } = await start('misc');
+    const emb = await client.embeddings.create({ model: 'e', input: 'x' });
+    expect(emb.data[0]?.embedding).toHaveLength(3);
+    expect(emb.data[0]?.embedding[1]).toBeCloseTo(0.2, 5);
+    expect((up.requests[0]?.json as { encoding_format?: string }).encoding_format).toBe('base64');
+    const floats = await client.embeddings.create({ model: 'e', input: 'x', encoding_format: 'float' });
+    expect(floats.data[0]?.embedding).toEqual([0.1, 0.2, 0.3]);
+
+    const img = await client.images.generate({ model: 'dall-e-3', prompt: 'a cat' });
+    expect(img.data?.[0]?.url).toBe('https://example.invalid/misc.png');
+    expect(img.data?.[0]?.revised_prompt).toBe('a cat');
+
+    const tr = await client.audio.transcriptions.create({
+      model: 'whisper-1',
+      file: await toFile(Buffer.from('abc'), 'a.wav'),
+    });
+    expect(tr.text).toBe('transcribed a.wav (3 bytes) by misc');
+    expect(up.requests.at(-1)?.headers['content-type']).toMatch(/^multipart\/form-data/);
+  });
+
+  it('pagination: models and batches', async () => {
+    const { up, client } = await start('pages');
+    const models: string[] = [];
+    for await (const m of client.models.list()) models.push(m.id);
+    expect(models).toEqual(['model-a', 'model-b']);
+    const batches: string[] = [];
+    for await (const b of client.batches.list()) batches.push(b.id);
+    expect(batches).toEqual(['batch_1', 'batch_2', 'batch_3', 'batch_4', 'batch_5']);
+    expect(up.count('/batches')).toBe(3);
+    expect(up.requests.filter((r) => r.path.endsWith('/batches')).map((r) => r.query.after)).toEqual([
+      undefined,
+      'batch_2',
+      'batch_4',
+    ]);
+  });
+
+  it('custom route, 404, x-test-status', async () => {
+    const { client } = await start('c');
+    expect(await client.post('/custom', { body: { x: 1 } })).toEqual({ ok: true, upstream: 'c', echo: { x: 1 } });
+    const nf = await client.get('/nope').catch((e: unknown) => e);
+    expect(nf).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((nf as InstanceType<typeof OpenAI.APIError>).code).toBe('not_found');
+    const bad = await client.chat.completions
+      .create(chat, { headers: { 'x-test-status': '400' } })
+      .catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((bad as InstanceType<typeof OpenAI.APIError>).requestID).toBe('req_c_3');
+  });
+
+  it('Azure deployment chat completions (JSON + SSE)', async () => {
+    const { up } = await start('az');
+    const az = new AzureOpenAI({ endpoint: up.origin, apiKey: 'az-key', apiVersion: '2024-10-21', deployment: 'dep', maxRetries: 0 });
+    const res = await az.chat.completions.create(chat);
+    expect(res.choices[0]?.message.content).toBe('hello from az');
+    const rec = up.requests[0];
+    expect(rec?.path).toBe('/openai/deployments/dep/chat/completions');
+    expect(rec?.query['api-version']).toBe('2024-10-21');
+    expect(rec?.headers['api-key']).toBe('az-key');
+    const stream = await az.chat.completions.create({ ...chat, stream: true });
+    let text = '';
+    for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+    expect(text).toBe('hello from az');
+  });
+});
+
+describe('fake upstream: faults', () => {
+  it('bad-gateway → APIError 502 with HTML', async () => {
+    const { up, client } = await start();
+    up.queue({ kind: 'bad-gateway' });
+    const err = await client.chat.completions.create(chat).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.InternalServerError);
+    const apiErr = err as InstanceType<typeof OpenAI.APIError>;
+    expect(apiErr.status).toBe(502);
+    expect(apiErr.message).toContain('502 Bad Gateway');
+    expect(apiErr.headers?.get('content-type')).toBe('text/html');
+    expect(up.requests[0]?.fault).toBe('bad-gateway');
+    // queue consumed: next request is normal
+    expect((await client.chat.completions.create(chat)).choices[0]?.message.content).toBe('hello from primary');
+  });
+
+  it('status fault with custom body/headers, sticky setFault, reset()', async () => {
+    const { up, client } = await start();
+    up.setFault({ kind: 'status', status: 503, headers: { 'x-should-retry': 'false' } });
+    for (let i = 0; i < 2; i++) {
+      const err = await client.models.list().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OpenAI.InternalServerError);
+      expect((err as InstanceType<typeof OpenAI.APIError>).type).toBe('server_error');
+    }
+    up.queue({ kind: 'status', status: 418, body: 'teapot' });
+    const tea = await client.models.list().catch((e: unknown) => e);
+    expect((tea as InstanceType<typeof OpenAI.APIError>).status).toBe(418);
+    up.setFault(null);
+    expect((await client.models.list()).data).toHaveLength(2);
+    expect(up.requests.map((r) => r.fault)).toEqual(['status', 'status', 'status', undefined]);
+    up.reset();
+    expect(up.count()).toBe(0);
+    const res = await client.chat.completions.create(chat);
+    expect(res._request_id).toBe('req_primary_1');
+  });
+
+  it('rate-limit → RateLimitError with headers', async () => {
+    const { up, client } = await start();
+    up.queue({ kind: 'rate-limit', retryAfter: '1', retryAfterMs: '50' });
+    const err = await client.chat.completions.create(chat).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    const apiErr = err as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(apiErr.headers?.get('retry-after')).toBe('1');
+    expect(apiErr.headers?.get('retry-after-ms')).toBe('50');
+    expect(apiErr.code).toBe('rate_limit_exceeded');
+  });
+
+  it('reset and refused → APIConnectionError', async () => {
+    const { up, client } = await start();
+    up.queue({ kind: 'reset' });
+    const err = await client.chat.completions.create(chat).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIConnectionError);
+    expect(err).not.toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
+    expect(up.requests[0]?.fault).toBe('reset');
+    expect(up.requests[0]?.json).toMatchObject({ model: 'gpt-test' });
+
+    const refused = new OpenAI({ apiKey: 'sk-test', baseURL: await refusedURL(), maxRetries: 0 });
+    const err2 = await refused.chat.completions.create(chat).catch((e: unknown) => e);
+    expect(err2).toBeInstanceOf(OpenAI.APIConnectionError);
+  });
+
+  it('hang → APIConnectionTimeoutError; delay answers late', async () => {
+    const { up, client } = await start();
+    up.queue({ kind: 'hang' });
+    const err = await client.chat.completions.create(chat, { timeout: 200 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
+
+    up.queue({ kind: 'delay', ms: 150 });
+    const t0 = Date.now();
+    const res = await client.chat.completions.create(chat);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
+    expect(res.choices[0]?.message.content).toBe('hello from primary');
+  });
+
+  it('cut-stream on SSE surfaces an error or early end; on JSON an error', async () => {
+    const { up, client } = await start();
+    up.queue({ kind: 'cut-stream', afterChunks: 1 });
+    const stream = await client.chat.completions.create({ ...chat, stream: true });
+    let text = '';
+    let failure: unknown;
+    try {
+      for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+    } catch (e) {
+      failure = e;
+    }
+    expect(text).toBe('hello ');
+    // undici surfaces the cut body as a raw `TypeError: terminated` (cause: "other side closed");
+    // the SDK does not wrap errors raised while reading the body into APIConnectionError.
+    expect(failure).toBeInstanceOf(Error);
+
+    up.queue({ kind: 'cut-stream', afterChunks: 3 });
+    const rs = client.responses.stream({ model: 'gpt-test', input: 'hi' });
+    await expect(rs.finalResponse()).rejects.toBeDefined();
+
+    up.queue({ kind: 'cut-stream', afterChunks: 0 });
+    await expect(client.chat.completions.create(chat)).rejects.toBeDefined();
+  });
+
+  it('close() resolves promptly with a hung request open', async () => {
+    const { up, client } = await start();
+    up.setFault({ kind: 'hang' });
+    const pending = client.chat.completions.create(chat, { timeout: 30_000 }).catch((e: unknown) => e);
+    while (up.count() === 0) await new Promise((r) => setTimeout(r, 10));
+    const t0 = Date.now();
+    await up.close();
+    await up.close(); // idempotent
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(await pending).toBeInstanceOf(OpenAI.APIConnectionError);
+  });
+});
