@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { chat, setup } from './support/harness.js';
+
+describe('events', () => {
+  it('a listener that throws, or rejects, does not break the request or the other listeners', async () => {
+    const { client, primary } = await setup();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const seen: string[] = [];
+      client.on('switched', () => {
+        throw new Error('boom');
+      });
+      client.on('switched', async () => {
+        throw new Error('async boom');
+      });
+      client.on('switched', (e) => seen.push(e.to));
+      primary.setFault({ kind: 'bad-gateway' });
+      const completion = await client.chat.completions.create(chat);
+      expect(completion.choices[0]!.message.content).toBe('hello from fallback');
+      expect(seen).toEqual(['fallback']);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('once() fires once; off() removes one listener or all of an event', async () => {
+    const { client, primary } = await setup();
+    const once: string[] = [];
+    const kept: string[] = [];
+    const removed: string[] = [];
+    const remove = (e: { to: string }) => removed.push(e.to);
+    client.once('switched', (e) => once.push(e.to));
+    client.on('switched', (e) => kept.push(e.to));
+    client.on('switched', remove).off('switched', remove);
+    primary.setFault({ kind: 'bad-gateway' });
+    await client.chat.completions.create(chat);
+    primary.setFault(null);
+    await client.checkPrimary();
+    expect(once).toEqual(['fallback']);
+    expect(kept).toEqual(['fallback', 'primary']);
+    expect(removed).toEqual([]);
+    client.off('switched');
+    primary.setFault({ kind: 'bad-gateway' });
+    await client.chat.completions.create(chat);
+    expect(kept).toHaveLength(2);
+  });
+
+  it('recovered reports the downtime of the primary', async () => {
+    const { client, primary, events } = await setup();
+    primary.setFault({ kind: 'bad-gateway' });
+    await client.chat.completions.create(chat);
+    await new Promise((r) => setTimeout(r, 60));
+    primary.setFault(null);
+    await client.checkPrimary();
+    expect(events.recovered).toHaveLength(1);
+    expect(events.recovered[0]!.endpoint).toBe('primary');
+    expect(events.recovered[0]!.downtimeMs).toBeGreaterThanOrEqual(50);
+  });
+});
