@@ -74,6 +74,8 @@ export class HealthMonitor {
     const latencyMs = Math.round(performance.now() - started);
     this.lastCheckedAt = Date.now();
     this.lastLatencyMs = latencyMs;
+    // The check is reported before what it causes (recovered, switched), so logs read in order.
+    this.emitter.emit('healthcheck', ok ? { endpoint: endpoint.name, ok, latencyMs } : { endpoint: endpoint.name, ok, latencyMs, error });
     if (ok) {
       log('health check: %s available (%dms)', endpoint.name, latencyMs);
       this.state.markHealthy(endpoint);
@@ -81,7 +83,6 @@ export class HealthMonitor {
       log('health check: %s unavailable (%s)', endpoint.name, describeError(error, this.secrets));
       this.state.markFailed(endpoint, error, 'healthcheck');
     }
-    this.emitter.emit('healthcheck', ok ? { endpoint: endpoint.name, ok, latencyMs } : { endpoint: endpoint.name, ok, latencyMs, error });
     return ok;
   }
 }

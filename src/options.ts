@@ -175,19 +175,24 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
   const primaryOptions: ClientOptions = { ...options };
   for (const key of OWN_KEYS) delete (primaryOptions as Record<string, unknown>)[key];
   // Zero-config: the seed's variables describe the primary (a proxy); OpenAI's own are the fallback.
+  let proxyFromEnv = false;
   if (primaryOptions.baseURL === undefined && !primaryOptions.provider) {
     const fromEnv = env('OPENAI_BASE_URL_PRO');
     if (fromEnv) {
       checkURL('OPENAI_BASE_URL_PRO', fromEnv);
       primaryOptions.baseURL = fromEnv;
+      proxyFromEnv = true;
     }
   }
   const usesOtherAuth = Boolean(primaryOptions.provider || primaryOptions.adminAPIKey || (primaryOptions as { workloadIdentity?: unknown }).workloadIdentity);
   if (primaryOptions.apiKey === undefined && !usesOtherAuth) {
-    primaryOptions.apiKey = env('OPENAI_API_KEY_PRO') ?? env('OPENAI_API_KEY');
+    // The official key never goes to a proxy that only the environment named.
+    primaryOptions.apiKey = env('OPENAI_API_KEY_PRO') ?? (proxyFromEnv ? undefined : env('OPENAI_API_KEY'));
     if (!primaryOptions.apiKey) {
       throw new TypeError(
-        'resilient-openai: no API key for the primary endpoint: pass `apiKey`, or set OPENAI_API_KEY_PRO (or OPENAI_API_KEY)',
+        proxyFromEnv ?
+          'resilient-openai: OPENAI_BASE_URL_PRO is set but OPENAI_API_KEY_PRO is not: pass `apiKey` or set OPENAI_API_KEY_PRO'
+        : 'resilient-openai: no API key for the primary endpoint: pass `apiKey`, or set OPENAI_API_KEY_PRO (or OPENAI_API_KEY)',
       );
     }
   }

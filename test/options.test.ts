@@ -121,3 +121,12 @@ describe('withOptions()', () => {
     expect(() => client.withOptions({ apiKey: 'sk-new-123456' })).toThrow(/cannot change `apiKey`/);
   });
 });
+
+describe('zero-config never sends the official key to an environment-named proxy', () => {
+  it('OPENAI_BASE_URL_PRO without OPENAI_API_KEY_PRO is an error, even with OPENAI_API_KEY set', () => {
+    vi.stubEnv('OPENAI_BASE_URL_PRO', 'http://127.0.0.1:1/v1');
+    vi.stubEnv('OPENAI_API_KEY_PRO', '');
+    vi.stubEnv('OPENAI_API_KEY', 'sk-official-abcdef123');
+    expect(() => new ResilientOpenAI()).toThrow(/OPENAI_BASE_URL_PRO is set but OPENAI_API_KEY_PRO is not/);
+  });
+});

@@ -1,0 +1,207 @@
+import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest';
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { ResilientOpenAI } from '../src/index.js';
+import { createApp } from '../examples/express-status-routes.js';
+import { startUpstream, type Upstream } from './support/upstream.js';
+
+const PRIMARY_KEY = 'sk-test-primary-0123456789abcdef';
+const FALLBACK_KEY = 'sk-test-fallback-0123456789abcdef';
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+let primary: Upstream;
+let fallback: Upstream;
+let client: ResilientOpenAI;
+let server: Server;
+let base: string;
+let logs: string[];
+// Every response body of the test, checked for keys in afterEach.
+let bodies: string[];
+
+async function call(method: 'GET' | 'POST', path: string, body?: unknown, raw?: string) {
+  const init: RequestInit = { method };
+  if (body !== undefined || raw !== undefined) {
+    init.body = raw ?? JSON.stringify(body);
+    init.headers = { 'content-type': 'application/json' };
+  }
+  const res = await fetch(base + path, init);
+  const text = await res.text();
+  bodies.push(text);
+  return { status: res.status, json: JSON.parse(text) as Record<string, unknown> };
+}
+
+beforeEach(async () => {
+  logs = [];
+  bodies = [];
+  primary = await startUpstream({ name: 'primary' });
+  fallback = await startUpstream({ name: 'fallback' });
+  client = new ResilientOpenAI({
+    apiKey: PRIMARY_KEY,
+    baseURL: primary.url,
+    fallback: { apiKey: FALLBACK_KEY, baseURL: fallback.url },
+    healthCheck: false,
+    retry: { initialDelayMs: 1 },
+  });
+  server = createServer(createApp(client, { log: (line) => logs.push(line) }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterEach(async () => {
+  client.close();
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+  await Promise.all([primary.close(), fallback.close()]);
+  for (const text of bodies) {
+    expect(text).not.toContain(PRIMARY_KEY);
+    expect(text).not.toContain(FALLBACK_KEY);
+  }
+  for (const line of logs) expect(line).not.toMatch(/sk-test/);
+});
+
+describe('examples/express-status-routes.ts', () => {
+  it('GET /api/status has the classic shape, before and after a 502', async () => {
+    const before = await call('GET', '/api/status');
+    expect(before.status).toBe(200);
+    expect(before.json).toEqual({
+      mainApi: primary.url,
+      fallbackApi: fallback.url,
+      isMainApiAvailable: true,
+      activeEndpoint: 'primary',
+      lastCheckedAt: null,
+    });
+
+    primary.setFault({ kind: 'bad-gateway' });
+    expect((await call('POST', '/api/images', { prompt: 'a cat' })).status).toBe(200);
+
+    const after = await call('GET', '/api/status');
+    expect(after.json).toEqual({
+      mainApi: primary.url,
+      fallbackApi: fallback.url,
+      isMainApiAvailable: false,
+      activeEndpoint: 'fallback',
+      lastCheckedAt: null,
+    });
+  });
+
+  it('POST /api/images fails over to the fallback when the primary answers 502', async () => {
+    primary.setFault({ kind: 'bad-gateway' });
+    const res = await call('POST', '/api/images', { prompt: 'a lighthouse' });
+    expect(res).toEqual({ status: 200, json: { url: 'https://example.invalid/fallback.png', endpoint: 'fallback' } });
+    expect(primary.count('/images/generations')).toBe(1);
+    expect(fallback.count('/images/generations')).toBe(1);
+    expect(fallback.requests[0]?.json).toMatchObject({ model: 'dall-e-3', prompt: 'a lighthouse', n: 1, size: '1024x1024' });
+    expect(fallback.requests[0]?.headers['authorization']).toBe(`Bearer ${FALLBACK_KEY}`);
+    expect(logs).toContain('[resilient-openai] switched primary -> fallback (error: 502)');
+  });
+
+  it('POST /api/check-main-api reports the primary down, then up, and traffic returns to it', async () => {
+    primary.setFault({ kind: 'bad-gateway' });
+    await call('POST', '/api/images', { prompt: 'first' });
+
+    const down = await call('POST', '/api/check-main-api');
+    expect(down).toEqual({
+      status: 200,
+      json: { success: true, isMainApiAvailable: false, message: 'Primary API is unavailable; using the fallback' },
+    });
+    expect(logs).toContainEqual(expect.stringMatching(/^\[resilient-openai\] healthcheck primary: failed \(502\) in \d+ms$/));
+
+    primary.setFault(null);
+    const up = await call('POST', '/api/check-main-api');
+    expect(up).toEqual({ status: 200, json: { success: true, isMainApiAvailable: true, message: 'Primary API is available' } });
+    expect(logs).toContain('[resilient-openai] switched fallback -> primary (recovered)');
+    expect(logs).toContainEqual(expect.stringMatching(/^\[resilient-openai\] primary recovered after \d+ms$/));
+
+    const status = await call('GET', '/api/status');
+    expect(status.json).toMatchObject({ isMainApiAvailable: true, activeEndpoint: 'primary' });
+    expect(typeof status.json.lastCheckedAt).toBe('string');
+
+    const image = await call('POST', '/api/images', { prompt: 'second' });
+    expect(image.json).toEqual({ url: 'https://example.invalid/primary.png', endpoint: 'primary' });
+    expect(primary.count('/images/generations')).toBe(2);
+    expect(fallback.count('/images/generations')).toBe(1);
+  });
+
+  it('a failed manual check while the primary is active switches to the fallback', async () => {
+    primary.setFault({ kind: 'bad-gateway' });
+    const res = await call('POST', '/api/check-main-api');
+    expect(res.json).toMatchObject({ success: true, isMainApiAvailable: false });
+    expect(logs).toContain('[resilient-openai] switched primary -> fallback (healthcheck: 502)');
+    expect((await call('GET', '/api/status')).json).toMatchObject({ activeEndpoint: 'fallback' });
+  });
+
+  it('POST /api/check-main-api answers 500 without details on an unexpected exception', async () => {
+    vi.spyOn(client, 'checkPrimary').mockRejectedValue(new Error(`boom ${PRIMARY_KEY}`));
+    const res = await call('POST', '/api/check-main-api');
+    expect(res.status).toBe(500);
+    expect(res.json).toEqual({ success: false, message: expect.any(String) });
+  });
+
+  it('POST /api/images answers 400 without a prompt, and on malformed JSON', async () => {
+    for (const body of [{}, { prompt: '' }, { prompt: 42 }]) {
+      const res = await call('POST', '/api/images', body);
+      expect(res.status).toBe(400);
+      expect(res.json).toEqual({ error: expect.any(String) });
+    }
+    const noBody = await call('POST', '/api/images');
+    expect(noBody.status).toBe(400);
+    const malformed = await call('POST', '/api/images', undefined, '{"prompt":');
+    expect(malformed).toEqual({ status: 400, json: { error: 'Bad request' } });
+    expect(primary.count() + fallback.count()).toBe(0);
+  });
+
+  it('a 401 from the primary is propagated as 401 without failover', async () => {
+    primary.setFault({ kind: 'status', status: 401 });
+    const res = await call('POST', '/api/images', { prompt: 'a cat' });
+    expect(res.status).toBe(401);
+    expect(res.json).toEqual({ error: '401 Injected 401 from primary' });
+    expect(primary.count('/images/generations')).toBe(1);
+    expect(fallback.count()).toBe(0);
+    expect((await call('GET', '/api/status')).json).toMatchObject({ isMainApiAvailable: true, activeEndpoint: 'primary' });
+  });
+
+  it('never forwards a key an upstream echoes in its error', async () => {
+    const echo = JSON.stringify({ error: { message: `Incorrect API key provided: ${PRIMARY_KEY}. Header was Bearer ${PRIMARY_KEY}` } });
+    primary.setFault({ kind: 'status', status: 401, body: echo });
+    const res = await call('POST', '/api/images', { prompt: 'a cat' });
+    expect(res.status).toBe(401);
+    expect(res.json.error).toMatch(/^401 Incorrect API key provided: sk-\*\*\*/);
+  });
+
+  it('answers 502 when every endpoint is down', async () => {
+    primary.setFault({ kind: 'bad-gateway' });
+    fallback.setFault({ kind: 'bad-gateway' });
+    const res = await call('POST', '/api/images', { prompt: 'a cat' });
+    expect(res.status).toBe(502);
+    expect(res.json).toEqual({ error: '502 Bad Gateway' }); // the status line, not nginx's HTML page
+  });
+});
+
+describe('examples/demo.ts', () => {
+  it('runs end to end as a child process, shows the switch and the recovery, and prints no key', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo.ts'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', resolve);
+    });
+
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toContain('[resilient-openai] switched primary -> fallback (error: 502)');
+    expect(stdout).toContain('"endpoint": "fallback"');
+    expect(stdout).toMatch(/\[resilient-openai\] primary recovered after \d+ms/);
+    expect(stdout).toContain('[resilient-openai] switched fallback -> primary (recovered)');
+    expect(stdout).toContain('"endpoint": "primary"');
+    for (const output of [stdout, stderr]) {
+      expect(output).not.toContain('sk-demo-primary');
+      expect(output).not.toContain('sk-demo-fallback');
+    }
+  }, 60_000);
+});
