@@ -1,4 +1,5 @@
-import OpenAI, { APIPromise, PagePromise, type ClientOptions } from 'openai';
+// The named export: in CommonJS, openai's module.exports is a factory function, not the class.
+import { APIPromise, OpenAI, PagePromise, type ClientOptions } from 'openai';
 import type { AbstractPage } from 'openai/pagination';
 import { SafeEmitter, type EventName, type ResilientEvents } from './events.js';
 import { execute, type Core, type RequestDefaults } from './execute.js';

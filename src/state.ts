@@ -1,4 +1,4 @@
-import type OpenAI from 'openai';
+import type { OpenAI } from 'openai';
 import type { SafeEmitter, SwitchReason } from './events.js';
 import { log } from './log.js';
 import { describeError, redactURL, type SecretSet } from './redact.js';
