@@ -142,6 +142,15 @@ describe('default policy: retries on the same endpoint', () => {
     expect(events.retry[0]!.error).toBeInstanceOf(RateLimitError);
   });
 
+  it('a Retry-After given as an HTTP date is honoured', async () => {
+    const { client, primary, events } = await setup();
+    primary.queue({ kind: 'rate-limit', retryAfter: new Date(Date.now() + 2000).toUTCString() });
+    await client.chat.completions.create(chat);
+    // HTTP dates have whole seconds: the wait is between 1 and 2 seconds.
+    expect(events.retry[0]!.delayMs).toBeGreaterThan(900);
+    expect(events.retry[0]!.delayMs).toBeLessThanOrEqual(2000);
+  });
+
   it('a Retry-After above maxRetryAfterMs falls back to backoff', async () => {
     const { client, primary, events } = await setup({ retry: { initialDelayMs: 2, maxDelayMs: 2, jitter: 0, maxRetryAfterMs: 1000 } });
     primary.queue({ kind: 'rate-limit', retryAfter: '3600' });
@@ -208,6 +217,22 @@ describe('default policy: retries on the same endpoint', () => {
     const file = await toStreamingFile(Readable.from([Buffer.from('stream-audio')]), 'clip.wav');
     const error = await client.audio.transcriptions.create({ model: 'whisper-1', file }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InternalServerError);
+    expect(primary.count()).toBe(1);
+    expect(fallback.count()).toBe(0);
+  });
+});
+
+describe('streams', () => {
+  it('a stream cut after the response started surfaces an error while iterating, and is not re-sent', async () => {
+    const { client, primary, fallback } = await setup();
+    primary.queue({ kind: 'cut-stream', afterChunks: 1 });
+    const stream = await client.chat.completions.create({ ...chat, stream: true });
+    const chunks: string[] = [];
+    const error = await (async () => {
+      for await (const chunk of stream) chunks.push(chunk.choices[0]?.delta?.content ?? '');
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(chunks.length).toBeLessThan(3);
     expect(primary.count()).toBe(1);
     expect(fallback.count()).toBe(0);
   });
