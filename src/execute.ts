@@ -64,6 +64,16 @@ function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<vo
   });
 }
 
+/**
+ * A signal that aborts when either does. `AbortSignal.any` holds the caller's signal weakly, so a
+ * long-lived signal shared by many calls does not collect one listener per call.
+ */
+function both(signal: AbortSignal, controller: AbortController): AbortSignal {
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any([signal, controller.signal]);
+  signal.addEventListener('abort', () => controller.abort(), { once: true });
+  return controller.signal;
+}
+
 function logID(): string {
   return 'log_' + ((Math.random() * (1 << 24)) | 0).toString(16).padStart(6, '0');
 }
@@ -94,18 +104,15 @@ export async function execute(
   const attempt = async (): Promise<ResponseProps> => {
     if (signal?.aborted) throw new APIUserAbortError();
     current = target;
+    // The controller is what `Stream` aborts on `break`; the request also follows the caller's signal.
     const controller = new AbortController();
-    // The controller is what `Stream` aborts on `break`; it must also follow the caller's signal.
-    const follow = () => controller.abort();
-    signal?.addEventListener('abort', follow, { once: true });
-    const copy = attemptOptions(options, controller.signal, defaults);
+    const copy = attemptOptions(options, signal ? both(signal, controller) : controller.signal, defaults);
     try {
       const response = await current.client.request(copy).asResponse();
       state.markHealthy(current);
       const retryOf = failures.length ? requestLogID : undefined;
       return { response, options, controller, requestLogID, retryOfRequestLogID: retryOf, startTime };
     } catch (error) {
-      signal?.removeEventListener('abort', follow);
       oneShotBody ||= copy.__metadata?.['hasStreamingBody'] === true;
       failures.push({ endpoint: current.name, error });
       throw error;

@@ -1,4 +1,7 @@
 import OpenAI, { AzureOpenAI, toFile, NotFoundError, BadRequestError, APIUserAbortError } from 'openai';
+import { getEventListeners, once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ResilientOpenAI } from '../src/index.js';
 import { chat, FALLBACK_KEY, PRIMARY_KEY, setup, track, upstream } from './support/harness.js';
@@ -164,6 +167,38 @@ describe('SDK features through ResilientOpenAI with the primary failing over', (
     const pre = new AbortController();
     pre.abort();
     await expect(client.chat.completions.create(chat, { signal: pre.signal })).rejects.toBeInstanceOf(APIUserAbortError);
+  });
+
+  it('a long-lived signal shared by many calls collects no listeners, and still aborts a stream', async () => {
+    const { client } = await failing();
+    const shared = new AbortController();
+    for (let i = 0; i < 20; i++) await client.chat.completions.create(chat, { signal: shared.signal });
+    expect(getEventListeners(shared.signal, 'abort').length).toBeLessThanOrEqual(1);
+  });
+
+  it("aborting the caller's signal mid-stream ends the stream as the SDK does (quietly, no hang)", async () => {
+    // An upstream that sends one chunk and then keeps the stream open.
+    const open = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'first' }, finish_reason: null }] })}\n\n`);
+    }).listen(0, '127.0.0.1');
+    track({ close: () => (open.closeAllConnections(), open.close()) });
+    await once(open, 'listening');
+    const baseURL = `http://127.0.0.1:${(open.address() as AddressInfo).port}/v1`;
+    const read = async (client: OpenAI) => {
+      const controller = new AbortController();
+      const stream = await client.chat.completions.create({ ...chat, stream: true }, { signal: controller.signal });
+      const seen: string[] = [];
+      for await (const chunk of stream) {
+        seen.push(chunk.choices[0]!.delta.content ?? '');
+        controller.abort();
+      }
+      return { seen, aborted: stream.controller.signal.aborted };
+    };
+    const resilient = track(new ResilientOpenAI({ apiKey: PRIMARY_KEY, baseURL, fallback: [], healthCheck: false }));
+    const plain = new OpenAI({ apiKey: PRIMARY_KEY, baseURL });
+    expect(await read(resilient)).toEqual({ seen: ['first'], aborted: true });
+    expect(await read(plain)).toEqual({ seen: ['first'], aborted: true });
   });
 
   it('per-request timeout, headers and maxRetries reach the upstream', async () => {
