@@ -46,8 +46,13 @@ export function createApp(client: ResilientOpenAI, { log = console.log }: AppOpt
 
   app.post('/api/check-main-api', async (_req, res) => {
     try {
-      const isMainApiAvailable = await client.checkPrimary();
-      const message = isMainApiAvailable ? 'Primary API is available' : 'Primary API is unavailable; using the fallback';
+      const answered = await client.checkPrimary();
+      // Availability is the breaker's view: after an outage it needs a few healthy checks in a row.
+      const { isMainApiAvailable } = client.getStatus();
+      const message =
+        isMainApiAvailable ? 'Primary API is available'
+        : answered ? 'Primary API answered; traffic returns to it after more healthy checks'
+        : 'Primary API is unavailable; using the fallback';
       res.json({ success: true, isMainApiAvailable, message });
     } catch {
       res.status(500).json({ success: false, message: 'Could not check the primary API' });

@@ -6,7 +6,7 @@ import { execute, type Core, type RequestDefaults } from './execute.js';
 import { HealthMonitor } from './health.js';
 import { normalizeOptions, type ResilientOptions } from './options.js';
 import { SecretSet } from './redact.js';
-import { FailoverState } from './state.js';
+import { Router } from './router.js';
 import { snapshot, type ResilientStatus } from './status.js';
 
 /** State shared by a client and every client derived from it with `withOptions()`. */
@@ -41,9 +41,9 @@ function prepare(options: ResilientOptions | undefined): { clientOptions: Client
   const emitter = new SafeEmitter();
   const secrets = new SecretSet();
   for (const secret of normalized.secrets) secrets.add(secret);
-  const state = new FailoverState(normalized.endpoints, emitter, secrets);
-  const core: Core = { state, emitter, secrets, retry: normalized.retry, failover: normalized.failover };
-  const health = new HealthMonitor(state, emitter, secrets, normalized.healthCheck!);
+  const router = new Router(normalized.endpoints, normalized.breaker, emitter, secrets);
+  const core: Core = { router, emitter, secrets, retry: normalized.retry, failover: normalized.failover, timeouts: normalized.timeouts };
+  const health = new HealthMonitor(router, emitter, secrets, normalized.healthCheck!);
   if (normalized.healthTimer) health.start();
   return { clientOptions: normalized.primaryOptions, derivation: { shared: { core, health, closed: false }, defaults: {} } };
 }
@@ -123,7 +123,7 @@ export class ResilientOpenAI extends OpenAI {
 
   /** A JSON-ready snapshot of the endpoints and the health checks. Contains no secret. */
   getStatus(): ResilientStatus {
-    return snapshot(this.#shared.core.state, this.#shared.health, this.#shared.closed);
+    return snapshot(this.#shared.core.router, this.#shared.health, this.#shared.closed);
   }
 
   /**
@@ -136,7 +136,7 @@ export class ResilientOpenAI extends OpenAI {
 
   /** Name of the endpoint that currently gets traffic, e.g. `'primary'` or `'fallback'`. */
   get activeEndpoint(): string {
-    return this.#shared.core.state.active.name;
+    return this.#shared.core.router.active.name;
   }
 
   /**
@@ -144,7 +144,7 @@ export class ResilientOpenAI extends OpenAI {
    * SDK's WebSocket clients, which read `baseURL` and `apiKey` from the client they are given.
    */
   get activeClient(): OpenAI {
-    return this.#shared.core.state.active.client;
+    return this.#shared.core.router.active.client;
   }
 
   /** Stops the health timer (shared with `withOptions()` clients). Idempotent; calls keep working. */

@@ -3,11 +3,11 @@ import { log } from './log.js';
 
 /** Why the active endpoint changed. */
 export type SwitchReason =
-  /** A call failed on the active endpoint with an error the failover policy switches on (e.g. 502). */
+  /** Calls failing on the active endpoint opened its breaker (by default one 502 does). */
   | 'error'
-  /** A health probe of the primary failed while it was active. */
+  /** A health probe of the primary failed and opened its breaker while it was active. */
   | 'healthcheck'
-  /** The primary answered again (health probe or a successful call) and traffic went back to it. */
+  /** An endpoint earlier in the order recovered (its breaker closed) and traffic went back to it. */
   | 'recovered';
 
 export interface SwitchedEvent {
@@ -43,9 +43,17 @@ export interface HealthCheckEvent {
   error?: unknown;
 }
 
+export interface BreakerEvent {
+  endpoint: string;
+  /** New state: `'open'` skips the endpoint, `'half-open'` lets trial calls through, `'closed'` is normal. */
+  state: 'closed' | 'open' | 'half-open';
+  previous: 'closed' | 'open' | 'half-open';
+}
+
 /** Events emitted by `ResilientOpenAI`; listen with `client.on(name, listener)`. */
 export interface ResilientEvents {
   switched: (event: SwitchedEvent) => void;
+  breaker: (event: BreakerEvent) => void;
   recovered: (event: RecoveredEvent) => void;
   retry: (event: RetryEvent) => void;
   healthcheck: (event: HealthCheckEvent) => void;

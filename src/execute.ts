@@ -1,12 +1,14 @@
 import pRetry from 'p-retry';
-import { APIUserAbortError, type APIPromise, type OpenAI } from 'openai';
+import { APIConnectionTimeoutError, APIUserAbortError, type APIPromise, type OpenAI } from 'openai';
 import { recordAttempts, type AttemptFailure } from './attempts.js';
 import type { SafeEmitter } from './events.js';
-import { mergeHeaders } from './headers.js';
 import { log } from './log.js';
-import { decide, statusOf, type Decision, type FailoverPolicy, type RetryPolicy } from './policy.js';
+import type { NormalizedOptions } from './options.js';
+import { decide, isProviderFault, statusOf, type Decision, type FailoverPolicy, type RetryPolicy } from './policy.js';
 import { describeError, type SecretSet } from './redact.js';
-import type { Endpoint, FailoverState } from './state.js';
+import { bufferBody, guardStream } from './response-guard.js';
+import type { Endpoint, Route, Router } from './router.js';
+import { prepareAttempt, readFailoverOverride } from './request-copy.js';
 
 // The SDK keeps these types internal; derive them from its public signatures.
 export type RequestOptions = Awaited<Parameters<OpenAI['request']>[0]>;
@@ -23,30 +25,12 @@ export interface RequestDefaults {
 
 /** What every `ResilientOpenAI` sharing one failover state also shares. */
 export interface Core {
-  readonly state: FailoverState;
+  readonly router: Router;
   readonly emitter: SafeEmitter;
   readonly secrets: SecretSet;
   readonly retry: RetryPolicy;
   readonly failover: FailoverPolicy;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-// Inner clients mutate the options they are given (Azure rewrites `path`, openai 7 `body`), so each
-// attempt gets its own copy; the caller's object stays intact for parsing and next pages.
-function attemptOptions(options: RequestOptions, signal: AbortSignal, defaults: RequestDefaults): RequestOptions {
-  const copy: RequestOptions = { ...options, maxRetries: 0, signal };
-  if (options.__metadata) copy.__metadata = { ...options.__metadata };
-  if (isPlainObject(options.body)) copy.body = { ...options.body };
-  if (copy.timeout == null && defaults.timeout !== undefined) copy.timeout = defaults.timeout;
-  if (defaults.headers) copy.headers = mergeHeaders(defaults.headers, options.headers) as RequestOptions['headers'];
-  if (defaults.query) copy.query = { ...defaults.query, ...(options.query as object | undefined) };
-  if (defaults.fetchOptions) copy.fetchOptions = { ...defaults.fetchOptions, ...options.fetchOptions };
-  return copy;
+  readonly timeouts: NormalizedOptions['timeouts'];
 }
 
 function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -80,7 +64,8 @@ function logID(): string {
 
 /**
  * Runs one call: each attempt is exactly one HTTP request through one inner client (its own
- * retries off), p-retry drives the attempts, the policies decide between retry, failover and fail.
+ * retries off), p-retry drives the attempts, the policies decide between retry, failover and fail,
+ * and the router's breakers decide where each attempt goes.
  */
 export async function execute(
   core: Core,
@@ -90,31 +75,54 @@ export async function execute(
 ): Promise<ResponseProps> {
   const options = await optionsInput;
   const signal = options.signal ?? undefined;
-  const { state, emitter, secrets } = core;
+  const { router, emitter, secrets, timeouts } = core;
   const perCallRetries = options.maxRetries ?? defaults.maxRetries;
   const maxAttempts = perCallRetries != null ? perCallRetries + 1 : (core.retry.maxAttempts ?? clientMaxRetries + 1);
   const requestLogID = logID();
   const startTime = Date.now();
+  const deadlineAt = startTime + timeouts.deadlineMs;
+  const isStream = options.stream === true;
+  const bufferable = !isStream && !options.__binaryResponse;
   const failures: AttemptFailure[] = [];
-  let target: Endpoint = state.active;
-  let current: Endpoint = target;
+  const override = readFailoverOverride(options.headers);
+  const request = { method: options.method, path: options.path, body: options.body };
+  const pinned = override ? override === 'deny' : (core.failover.staysOnEndpoint?.(request) ?? false);
+  const leftBehind = new Set<Endpoint>();
+  let route: Route | undefined;
+  // Where the next attempt goes, chosen (and any half-open slot reserved) before the wait.
+  let reserved: Route | undefined;
+  let sent = false;
+  let next: Endpoint | undefined;
   let decision: Decision = { action: 'fail' };
   let oneShotBody = false;
 
   const attempt = async (): Promise<ResponseProps> => {
+    route = reserved ?? router.route(leftBehind);
+    reserved = undefined;
+    sent = false;
     if (signal?.aborted) throw new APIUserAbortError();
-    current = target;
+    const remaining = deadlineAt - Date.now();
+    if (remaining <= 0) throw new APIConnectionTimeoutError({ message: `Call deadline of ${timeouts.deadlineMs}ms exceeded.` });
+    const { endpoint } = route;
     // The controller is what `Stream` aborts on `break`; the request also follows the caller's signal.
     const controller = new AbortController();
-    const copy = attemptOptions(options, signal ? both(signal, controller) : controller.signal, defaults);
+    const attemptMs = Math.min(options.timeout ?? defaults.timeout ?? endpoint.timeout ?? timeouts.requestMs, remaining);
+    const headersMs = isStream ? Math.min(timeouts.streamHeadersMs, attemptMs) : attemptMs;
+    const attemptSignal = signal ? both(signal, controller) : controller.signal;
+    const copy = prepareAttempt(options, endpoint, attemptSignal, Math.ceil(headersMs), defaults, override !== undefined);
+    const started = Date.now();
+    sent = true;
     try {
-      const response = await current.client.request(copy).asResponse();
-      state.markHealthy(current);
+      let response = await endpoint.client.request(copy).asResponse();
+      const left = started + attemptMs - Date.now();
+      if (bufferable && response.status !== 204) response = await bufferBody(response, left, controller, attemptSignal);
+      else if (isStream) response = await guardStream(response, left, controller, attemptSignal, endpoint.name);
+      router.success(route, Date.now() - started);
       const retryOf = failures.length ? requestLogID : undefined;
       return { response, options, controller, requestLogID, retryOfRequestLogID: retryOf, startTime };
     } catch (error) {
       oneShotBody ||= copy.__metadata?.['hasStreamingBody'] === true;
-      failures.push({ endpoint: current.name, error });
+      failures.push({ endpoint: endpoint.name, error });
       throw error;
     }
   };
@@ -126,25 +134,46 @@ export async function execute(
       minTimeout: 0,
       factor: 1,
       onFailedAttempt({ error, attemptNumber }) {
-        const context = { error, attempt: attemptNumber, endpoint: current.name };
-        const canFailover = state.endpoints.length > 1;
+        const current = route!;
+        if (!sent) {
+          // Nothing reached the endpoint (abort or deadline before sending): nothing to learn.
+          router.release(current);
+          decision = { action: 'fail' };
+          return;
+        }
+        const { endpoint } = current;
+        const context = { error, attempt: attemptNumber, endpoint: endpoint.name };
+        const canFailover = !pinned && router.endpoints.length > 1;
         decision = decide(context, core, { canFailover, bodyIsOneShot: oneShotBody });
-        // State changes even on the last attempt, so that the next call goes to the right place.
+        const switching = canFailover && decision.action === 'failover';
+        // The breaker learns from every attempt, including the last one.
+        if (error instanceof APIUserAbortError) router.neutral(current);
+        else router.failure(current, { error, fault: isProviderFault(error) || switching, switching }, 'error');
         if (decision.action === 'failover') {
-          const status = statusOf(error);
-          log('%s failed (%s); failing over', current.name, status ?? describeError(error, secrets));
-          state.markFailed(current, error, 'error');
-          target = state.targetAfterFailover(current);
+          log('%s failed (%s); failing over', endpoint.name, statusOf(error) ?? describeError(error, secrets));
+          leftBehind.add(endpoint);
+          next = undefined;
         } else {
-          target = current.available ? current : state.active;
+          // Retries stay put while the endpoint's breaker lets them (always, for pinned calls).
+          next = pinned || router.admitsRetry(endpoint) ? endpoint : undefined;
         }
       },
       async shouldRetry({ error, attemptNumber }) {
         if (decision.action === 'fail') return false;
         const delayMs = decision.action === 'retry' ? decision.delayMs : 0;
-        log('attempt %d on %s failed (%s); retrying on %s in %dms', attemptNumber, current.name, describeError(error, secrets), target.name, delayMs);
-        emitter.emit('retry', { endpoint: target.name, attempt: attemptNumber, delayMs, error });
-        if (delayMs > 0) await abortableSleep(delayMs, signal);
+        if (Date.now() + delayMs >= deadlineAt) return false;
+        reserved = next ? { endpoint: next, trial: false } : router.route(leftBehind);
+        const target = reserved.endpoint.name;
+        log('attempt %d on %s failed (%s); retrying on %s in %dms', attemptNumber, route!.endpoint.name, describeError(error, secrets), target, delayMs);
+        emitter.emit('retry', { endpoint: target, attempt: attemptNumber, delayMs, error });
+        if (delayMs > 0) {
+          try {
+            await abortableSleep(delayMs, signal);
+          } catch (abort) {
+            router.release(reserved);
+            throw abort;
+          }
+        }
         return true;
       },
     });

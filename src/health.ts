@@ -2,7 +2,7 @@ import type { SafeEmitter } from './events.js';
 import { log } from './log.js';
 import type { NormalizedOptions } from './options.js';
 import { describeError, type SecretSet } from './redact.js';
-import type { FailoverState } from './state.js';
+import type { Router } from './router.js';
 
 type HealthConfig = NonNullable<NormalizedOptions['healthCheck']>;
 
@@ -21,7 +21,7 @@ export class HealthMonitor {
   lastLatencyMs: number | null = null;
 
   constructor(
-    private readonly state: FailoverState,
+    private readonly router: Router,
     private readonly emitter: SafeEmitter,
     private readonly secrets: SecretSet,
     readonly config: HealthConfig,
@@ -51,7 +51,7 @@ export class HealthMonitor {
   }
 
   async #probe(): Promise<boolean> {
-    const endpoint = this.state.primary;
+    const endpoint = this.router.primary;
     const controller = new AbortController();
     const started = performance.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -78,10 +78,10 @@ export class HealthMonitor {
     this.emitter.emit('healthcheck', ok ? { endpoint: endpoint.name, ok, latencyMs } : { endpoint: endpoint.name, ok, latencyMs, error });
     if (ok) {
       log('health check: %s available (%dms)', endpoint.name, latencyMs);
-      this.state.markHealthy(endpoint);
+      this.router.success({ endpoint, trial: false }, latencyMs);
     } else {
       log('health check: %s unavailable (%s)', endpoint.name, describeError(error, this.secrets));
-      this.state.markFailed(endpoint, error, 'healthcheck');
+      this.router.failure({ endpoint, trial: false }, { error, fault: true, switching: true }, 'healthcheck');
     }
     return ok;
   }

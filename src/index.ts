@@ -1,5 +1,9 @@
 export { ResilientOpenAI, ResilientOpenAI as default } from './client.js';
 export { getAttemptErrors, type AttemptFailure } from './attempts.js';
+export { IncompleteStreamError, isIncompleteStreamError } from './errors.js';
+export { withFailover, type FailoverOverride } from './request-copy.js';
+export { isStatefulRequest, type RequestInfo } from './stateful.js';
+export type { BreakerOptions, BreakerState } from './breaker.js';
 export {
   createFailoverPolicy,
   createRetryPolicy,
@@ -9,8 +13,9 @@ export {
   type RetryOptions,
   type RetryPolicy,
 } from './policy.js';
-export type { FallbackInput, FallbackOptions, HealthCheckOptions, ResilientOptions } from './options.js';
+export type { FallbackInput, FallbackOptions, HealthCheckOptions, ModelMap, ResilientOptions, TimeoutOptions } from './options.js';
 export type {
+  BreakerEvent,
   EventName,
   HealthCheckEvent,
   RecoveredEvent,

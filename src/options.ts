@@ -1,4 +1,5 @@
 import { OpenAI, type ClientOptions } from 'openai';
+import { breakerDefaults, type BreakerConfig, type BreakerOptions } from './breaker.js';
 import {
   createFailoverPolicy,
   createRetryPolicy,
@@ -11,10 +12,29 @@ import {
 /** Default base URL of an options fallback: the official API. */
 export const OFFICIAL_BASE_URL = 'https://api.openai.com/v1';
 
+/**
+ * Model names as one endpoint knows them: a map from the name the caller uses, or a function.
+ * Names the map does not list pass unchanged.
+ */
+export type ModelMap = Readonly<Record<string, string>> | ((model: string) => string);
+
 /** A fallback given as client options; `name` labels it in events and status. */
-export type FallbackOptions = ClientOptions & { name?: string | undefined };
+export type FallbackOptions = ClientOptions & { name?: string | undefined; models?: ModelMap | undefined };
 /** A fallback: client options, a ready `OpenAI`/`AzureOpenAI` instance, or a named instance. */
-export type FallbackInput = FallbackOptions | OpenAI | { name: string; client: OpenAI };
+export type FallbackInput = FallbackOptions | OpenAI | { name: string; client: OpenAI; models?: ModelMap | undefined };
+
+export interface TimeoutOptions {
+  /**
+   * Bound on a non-streaming attempt, headers and body, when neither the request nor the
+   * endpoint sets `timeout`. Non-streaming answers arrive only when the whole generation is done,
+   * so this must exceed your longest generation. @default 120000
+   */
+  requestMs?: number | undefined;
+  /** Bound on the time to response headers of a streaming attempt; servers send them at once. @default 20000 */
+  streamHeadersMs?: number | undefined;
+  /** Bound on a whole call, all attempts and waits included, until its response (or stream) is returned. @default 300000 */
+  deadlineMs?: number | undefined;
+}
 
 export interface HealthCheckOptions {
   /** Time between two probes of the primary. @default 300000 (5 minutes) */
@@ -40,11 +60,19 @@ export interface ResilientOptions extends ClientOptions {
   failover?: FailoverOptions | FailoverPolicy | undefined;
   /** Health timer of the primary; `false` turns the timer off (`checkPrimary()` still works). */
   healthCheck?: HealthCheckOptions | false | undefined;
+  /** Per-endpoint circuit breaker. */
+  breaker?: BreakerOptions | undefined;
+  /** Bounds that turn hung upstreams into prompt failovers. */
+  timeouts?: TimeoutOptions | undefined;
+  /** Model names as the primary knows them. */
+  models?: ModelMap | undefined;
 }
 
 export interface EndpointSpec {
   name: string;
   client: OpenAI;
+  models?: ModelMap | undefined;
+  timeout?: number | undefined;
 }
 
 export interface NormalizedOptions {
@@ -54,13 +82,19 @@ export interface NormalizedOptions {
   failover: FailoverPolicy;
   healthCheck: { intervalMs: number; timeoutMs: number; probe: NonNullable<HealthCheckOptions['probe']> } | null;
   healthTimer: boolean;
+  breaker: BreakerConfig;
+  timeouts: Required<{ [K in keyof TimeoutOptions]: number }>;
   /** Every credential we were given, so no text we emit can contain one. */
   secrets: unknown[];
 }
 
 export const healthDefaults = { intervalMs: 300_000, timeoutMs: 10_000 } as const;
+export const timeoutDefaults = { requestMs: 120_000, streamHeadersMs: 20_000, deadlineMs: 300_000 } as const;
 
-const OWN_KEYS = ['name', 'fallback', 'retry', 'failover', 'healthCheck'] as const;
+const OWN_KEYS = ['name', 'fallback', 'retry', 'failover', 'healthCheck', 'breaker', 'timeouts', 'models'] as const;
+const MAX_TIMER = 2 ** 31 - 1;
+/** The SDK's default `timeout`: an instance with it has no timeout of its own. */
+const SDK_DEFAULT_TIMEOUT = 600_000;
 
 function env(name: string): string | undefined {
   const value = typeof process !== 'undefined' ? process.env[name]?.trim() : undefined;
@@ -128,6 +162,43 @@ function validateFailover(value: unknown): void {
   const f = value as FailoverOptions;
   if (f.statuses !== undefined) checkStatuses('failover.statuses', f.statuses);
   if (f.connectionErrors !== undefined && typeof f.connectionErrors !== 'boolean') fail('failover.connectionErrors', 'a boolean', f.connectionErrors);
+  if (f.stateful !== undefined && f.stateful !== 'stay' && f.stateful !== 'failover' && typeof f.stateful !== 'function') {
+    fail('failover.stateful', "'stay', 'failover' or a function", f.stateful);
+  }
+}
+
+function normalizeBreaker(value: unknown): BreakerConfig {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) fail('breaker', 'an options object', value);
+  const b = (value ?? {}) as BreakerOptions;
+  checkNumber('breaker.failureThreshold', b.failureThreshold, 1, 1000);
+  checkNumber('breaker.failureRate', b.failureRate, 0.01, 1, false);
+  checkNumber('breaker.minimumCalls', b.minimumCalls, 1, 1_000_000);
+  checkNumber('breaker.windowMs', b.windowMs, 1000, MAX_TIMER);
+  checkNumber('breaker.cooldownMs', b.cooldownMs, 0, MAX_TIMER);
+  checkNumber('breaker.halfOpenMaxCalls', b.halfOpenMaxCalls, 1, 1000);
+  checkNumber('breaker.successThreshold', b.successThreshold, 1, 1000);
+  return { ...breakerDefaults, ...withoutUndefined(b) };
+}
+
+function normalizeTimeouts(value: unknown): NormalizedOptions['timeouts'] {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) fail('timeouts', 'an options object', value);
+  const t = (value ?? {}) as TimeoutOptions;
+  checkNumber('timeouts.requestMs', t.requestMs, 1, MAX_TIMER);
+  checkNumber('timeouts.streamHeadersMs', t.streamHeadersMs, 1, MAX_TIMER);
+  checkNumber('timeouts.deadlineMs', t.deadlineMs, 1, MAX_TIMER);
+  return { ...timeoutDefaults, ...withoutUndefined(t) };
+}
+
+function checkModels(option: string, value: unknown): void {
+  if (value === undefined || typeof value === 'function') return;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(option, 'a map of model names or a function', value);
+  for (const [from, to] of Object.entries(value)) {
+    if (typeof to !== 'string' || !to) fail(`${option}[${JSON.stringify(from)}]`, 'a non-empty model name', to);
+  }
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function checkStatuses(option: string, value: unknown): void {
@@ -144,8 +215,8 @@ function normalizeHealth(value: unknown): { cfg: NormalizedOptions['healthCheck'
   if (value === false) return { cfg: { ...healthDefaults, probe: defaultProbe }, timer: false };
   if (value !== undefined && (typeof value !== 'object' || value === null)) fail('healthCheck', 'an options object or false', value);
   const h = (value ?? {}) as HealthCheckOptions;
-  checkNumber('healthCheck.intervalMs', h.intervalMs, 100, 2 ** 31 - 1);
-  checkNumber('healthCheck.timeoutMs', h.timeoutMs, 1, 2 ** 31 - 1);
+  checkNumber('healthCheck.intervalMs', h.intervalMs, 100, MAX_TIMER);
+  checkNumber('healthCheck.timeoutMs', h.timeoutMs, 1, MAX_TIMER);
   if (h.probe !== undefined && typeof h.probe !== 'function') fail('healthCheck.probe', 'a function', h.probe);
   return {
     cfg: {
@@ -171,6 +242,9 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
   validateRetry(options.retry);
   validateFailover(options.failover);
   const health = normalizeHealth(options.healthCheck);
+  const breaker = normalizeBreaker(options.breaker);
+  const timeouts = normalizeTimeouts(options.timeouts);
+  checkModels('models', options.models);
 
   const primaryOptions: ClientOptions = { ...options };
   for (const key of OWN_KEYS) delete (primaryOptions as Record<string, unknown>)[key];
@@ -199,7 +273,7 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
 
   const primaryName = options.name ?? 'primary';
   if (typeof primaryName !== 'string' || !primaryName) fail('name', 'a non-empty string', primaryName);
-  const endpoints: EndpointSpec[] = [{ name: primaryName, client: new OpenAI(primaryOptions) }];
+  const endpoints: EndpointSpec[] = [{ name: primaryName, client: new OpenAI(primaryOptions), models: options.models, timeout: options.timeout }];
   const secrets: unknown[] = [primaryOptions.apiKey, primaryOptions.adminAPIKey];
 
   const fallbackKey = env('OPENAI_API_KEY') ?? primaryOptions.apiKey;
@@ -218,28 +292,32 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
   const retry = isPolicy<RetryPolicy>(options.retry, 'shouldRetry') ? options.retry : createRetryPolicy((options.retry ?? {}) as RetryOptions);
   const failover =
     isPolicy<FailoverPolicy>(options.failover, 'shouldFailover') ? options.failover : createFailoverPolicy((options.failover ?? {}) as FailoverOptions);
-  return { primaryOptions, endpoints, retry, failover, healthCheck: health.cfg, healthTimer: health.timer, secrets };
+  return { primaryOptions, endpoints, retry, failover, healthCheck: health.cfg, healthTimer: health.timer, breaker, timeouts, secrets };
 }
 
 function toEndpoint(entry: unknown, option: string, defaultName: string, fallbackKey: ClientOptions['apiKey'], secrets: unknown[]): EndpointSpec {
+  const ownTimeout = (client: OpenAI) => (client.timeout === SDK_DEFAULT_TIMEOUT ? undefined : client.timeout);
   if (isClient(entry)) {
     secrets.push(entry.apiKey);
-    return { name: defaultName, client: entry };
+    return { name: defaultName, client: entry, timeout: ownTimeout(entry) };
   }
   if (typeof entry !== 'object' || entry === null) fail(option, 'client options or an OpenAI instance', entry);
   if ('client' in entry) {
-    const named = entry as { name?: unknown; client?: unknown };
+    const named = entry as { name?: unknown; client?: unknown; models?: unknown };
     if (!isClient(named.client)) fail(`${option}.client`, 'an OpenAI instance', named.client);
     if (typeof named.name !== 'string' || !named.name) fail(`${option}.name`, 'a non-empty string', named.name);
+    checkModels(`${option}.models`, named.models);
     secrets.push(named.client.apiKey);
-    return { name: named.name, client: named.client };
+    return { name: named.name, client: named.client, models: named.models as ModelMap | undefined, timeout: ownTimeout(named.client) };
   }
-  const { name = defaultName, ...clientOptions } = entry as FallbackOptions;
+  const { name = defaultName, models, ...clientOptions } = entry as FallbackOptions;
   if (typeof name !== 'string' || !name) fail(`${option}.name`, 'a non-empty string', name);
   checkURL(`${option}.baseURL`, clientOptions.baseURL);
+  checkNumber(`${option}.timeout`, clientOptions.timeout, 1);
+  checkModels(`${option}.models`, models);
   const resolved: ClientOptions = { ...clientOptions };
   if (resolved.baseURL === undefined && !resolved.provider) resolved.baseURL = OFFICIAL_BASE_URL;
   if (resolved.apiKey === undefined && !resolved.provider && !resolved.adminAPIKey) resolved.apiKey = fallbackKey;
   secrets.push(resolved.apiKey, resolved.adminAPIKey);
-  return { name, client: new OpenAI(resolved) };
+  return { name, client: new OpenAI(resolved), models, timeout: clientOptions.timeout };
 }

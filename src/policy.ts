@@ -1,4 +1,5 @@
 import { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import { isStatefulRequest, type RequestInfo } from './stateful.js';
 
 /** What the client knows about a failed attempt when it asks a policy what to do next. */
 export interface AttemptContext {
@@ -22,6 +23,11 @@ export interface RetryPolicy {
 /** Decides whether a failed attempt switches traffic to the next endpoint (immediately, no sleep). */
 export interface FailoverPolicy {
   shouldFailover(context: AttemptContext): boolean;
+  /**
+   * Whether a call must stay on the endpoint it started on (it addresses server-side state).
+   * When absent, calls on files, batches, threads, vector stores, … stay; see `isStatefulRequest`.
+   */
+  staysOnEndpoint?(request: RequestInfo): boolean;
 }
 
 export interface RetryOptions {
@@ -48,6 +54,12 @@ export interface FailoverOptions {
   statuses?: readonly number[] | undefined;
   /** Switch on refused or reset connections, DNS failures and timeouts. @default true */
   connectionErrors?: boolean | undefined;
+  /**
+   * Calls that address server-side state (files, batches, threads, `previous_response_id`, …):
+   * `'stay'` retries them on their own endpoint only, `'failover'` treats them like any call,
+   * a function decides per call (return `true` to stay). @default 'stay'
+   */
+  stateful?: 'stay' | 'failover' | ((request: RequestInfo) => boolean) | undefined;
 }
 
 export const retryDefaults = {
@@ -68,6 +80,14 @@ export function statusOf(error: unknown): number | undefined {
 /** Connection failures and timeouts (APIConnectionTimeoutError extends APIConnectionError). */
 export function isConnectionError(error: unknown): boolean {
   return error instanceof APIConnectionError;
+}
+
+/** A failure that says something about the provider: 5xx, connection errors, timeouts. */
+export function isProviderFault(error: unknown): boolean {
+  if (error instanceof APIUserAbortError) return false;
+  if (isConnectionError(error)) return true;
+  const status = statusOf(error);
+  return status !== undefined && status >= 500;
 }
 
 function headerOf(error: unknown, name: string): string | null {
@@ -125,12 +145,17 @@ export function createRetryPolicy(options: RetryOptions = {}): RetryPolicy {
 export function createFailoverPolicy(options: FailoverOptions = {}): FailoverPolicy {
   const statuses = new Set(options.statuses ?? failoverDefaults.statuses);
   const connectionErrors = options.connectionErrors ?? failoverDefaults.connectionErrors;
+  const stateful = options.stateful ?? 'stay';
   return {
     shouldFailover({ error }) {
       if (error instanceof APIUserAbortError) return false;
       if (isConnectionError(error)) return connectionErrors;
       const status = statusOf(error);
       return status !== undefined && statuses.has(status);
+    },
+    staysOnEndpoint(request) {
+      if (typeof stateful === 'function') return stateful(request);
+      return stateful === 'stay' && isStatefulRequest(request);
     },
   };
 }

@@ -1,16 +1,25 @@
+import type { BreakerState } from './breaker.js';
 import type { HealthMonitor } from './health.js';
-import type { FailoverState } from './state.js';
+import type { Router } from './router.js';
 
 export interface EndpointStatus {
   name: string;
   /** Base URL with userinfo and token-like query values redacted. */
   baseURL: string;
+  /** Breaker state: `'open'` skips the endpoint, `'half-open'` lets trial calls through. */
+  state: BreakerState;
+  /** `state === 'closed'`. */
   available: boolean;
   active: boolean;
-  /** ISO time the endpoint was marked down, or null while it is up. */
+  consecutiveFailures: number;
+  /** ISO time the breaker opened, or null while it is closed. */
   downSince: string | null;
-  /** Last failure that marked it down, secrets removed. */
+  /** Last provider fault, secrets removed. */
   lastError: string | null;
+  lastFailureAt: string | null;
+  lastSuccessAt: string | null;
+  /** Time to response of the last successful call or probe. */
+  latencyMs: number | null;
 }
 
 /** A JSON-ready snapshot; the first three fields are the classic `/api/status` shape. */
@@ -27,25 +36,30 @@ export interface ResilientStatus {
   closed: boolean;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const iso = (ms: number | null) => (ms === null || ms === 0 ? null : new Date(ms).toISOString());
 
-export function snapshot(state: FailoverState, health: HealthMonitor, closed: boolean): ResilientStatus {
-  const active = state.active;
+export function snapshot(router: Router, health: HealthMonitor, closed: boolean): ResilientStatus {
+  const active = router.active;
   return {
-    mainApi: state.primary.url,
-    fallbackApi: state.endpoints[1]?.url ?? null,
-    isMainApiAvailable: state.primary.available,
+    mainApi: router.primary.url,
+    fallbackApi: router.endpoints[1]?.url ?? null,
+    isMainApiAvailable: router.primary.breaker.state === 'closed',
     activeEndpoint: active.name,
     lastCheckedAt: iso(health.lastCheckedAt),
     lastCheckLatencyMs: health.lastLatencyMs,
     healthCheck: { enabled: health.running, intervalMs: health.config.intervalMs },
-    endpoints: state.endpoints.map((e) => ({
+    endpoints: router.endpoints.map((e) => ({
       name: e.name,
       baseURL: e.url,
-      available: e.available,
+      state: e.breaker.state,
+      available: e.breaker.state === 'closed',
       active: e === active,
+      consecutiveFailures: e.breaker.consecutiveFailures,
       downSince: iso(e.downSince),
       lastError: e.lastError,
+      lastFailureAt: iso(e.lastFailureAt),
+      lastSuccessAt: iso(e.lastSuccessAt),
+      latencyMs: e.latencyMs,
     })),
     closed,
   };

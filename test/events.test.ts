@@ -28,7 +28,7 @@ describe('events', () => {
   });
 
   it('once() fires once; off() removes one listener or all of an event', async () => {
-    const { client, primary } = await setup();
+    const { client, primary } = await setup({ breaker: { successThreshold: 1 } });
     const once: string[] = [];
     const kept: string[] = [];
     const removed: string[] = [];
@@ -50,7 +50,7 @@ describe('events', () => {
   });
 
   it('recovered reports the downtime of the primary', async () => {
-    const { client, primary, events } = await setup();
+    const { client, primary, events } = await setup({ breaker: { successThreshold: 1 } });
     primary.setFault({ kind: 'bad-gateway' });
     await client.chat.completions.create(chat);
     await new Promise((r) => setTimeout(r, 60));

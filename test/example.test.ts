@@ -111,6 +111,13 @@ describe('examples/express-status-routes.ts', () => {
     expect(logs).toContainEqual(expect.stringMatching(/^\[resilient-openai\] healthcheck primary: failed \(502\) in \d+ms$/));
 
     primary.setFault(null);
+    // Hysteresis: one healthy check is not enough to send traffic back (breaker.successThreshold 2).
+    const answered = await call('POST', '/api/check-main-api');
+    expect(answered).toEqual({
+      status: 200,
+      json: { success: true, isMainApiAvailable: false, message: 'Primary API answered; traffic returns to it after more healthy checks' },
+    });
+    expect(logs).not.toContain('[resilient-openai] switched fallback -> primary (recovered)');
     const up = await call('POST', '/api/check-main-api');
     expect(up).toEqual({ status: 200, json: { success: true, isMainApiAvailable: true, message: 'Primary API is available' } });
     expect(logs).toContain('[resilient-openai] switched fallback -> primary (recovered)');

@@ -47,7 +47,11 @@ describe('health timer', () => {
     primary.setFault(null);
     await nextCheck(events);
     expect(events.healthcheck.at(-1)).toMatchObject({ endpoint: 'primary', ok: true });
-    expect(primary.count('/models')).toBe(2);
+    // Hysteresis: two healthy probes in a row (breaker.successThreshold) before traffic returns.
+    expect(client.activeEndpoint).toBe('fallback');
+    expect(client.getStatus().endpoints[0]!.state).toBe('half-open');
+    await nextCheck(events);
+    expect(primary.count('/models')).toBe(3);
     expect(client.activeEndpoint).toBe('primary');
     expect(events.switched.map((e) => `${e.from}->${e.to}:${e.reason}`)).toEqual(['primary->fallback:error', 'fallback->primary:recovered']);
     expect(events.recovered).toEqual([{ endpoint: 'primary', downtimeMs: expect.any(Number) }]);
@@ -103,8 +107,10 @@ describe('checkPrimary()', () => {
     expect(client.getStatus().isMainApiAvailable).toBe(false);
     primary.setFault(null);
     expect(await client.checkPrimary()).toBe(true);
+    expect(client.activeEndpoint).toBe('fallback');
+    expect(await client.checkPrimary()).toBe(true);
     expect(client.activeEndpoint).toBe('primary');
-    expect(events.healthcheck.map((e) => e.ok)).toEqual([false, true]);
+    expect(events.healthcheck.map((e) => e.ok)).toEqual([false, true, true]);
     expect(events.healthcheck[0]!.error).toBeDefined();
   });
 

@@ -3,7 +3,7 @@ import { getEventListeners, once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ResilientOpenAI } from '../src/index.js';
+import { ResilientOpenAI, withFailover } from '../src/index.js';
 import { chat, FALLBACK_KEY, PRIMARY_KEY, setup, track, upstream } from './support/harness.js';
 
 // Every SDK feature, through the wrapper, while the primary answers 502 Bad Gateway.
@@ -99,14 +99,24 @@ describe('SDK features through ResilientOpenAI with the primary failing over', (
     expect(primary.count('/batches')).toBe(0);
   });
 
-  it('a next page fails over too when the endpoint dies between pages', async () => {
+  it('a stateful listing stays on its endpoint between pages, unless the call allows failover', async () => {
     const { client, primary, fallback } = await setup();
     const first = await client.batches.list();
     expect(primary.count('/batches')).toBe(1);
     primary.setFault({ kind: 'bad-gateway' });
-    const second = await first.getNextPage();
+    // Batches live on one backend: the next page is retried on the primary, never asked of the fallback.
+    await expect(first.getNextPage()).rejects.toMatchObject({ status: 502 });
+    expect(primary.count('/batches')).toBe(4);
+    expect(fallback.count('/batches')).toBe(0);
+
+    primary.setFault(null);
+    const allowed = await client.batches.list({}, withFailover('allow'));
+    primary.setFault({ kind: 'bad-gateway' });
+    const second = await allowed.getNextPage();
     expect(second.data.map((b) => b.id)).toEqual(['batch_3', 'batch_4']);
     expect(fallback.count('/batches')).toBe(1);
+    // The override header is ours: it never reaches an upstream.
+    expect(fallback.requests[0]!.headers['x-resilient-failover']).toBeUndefined();
   });
 
   it('chat.completions.stream(), .parse() and runTools()', async () => {

@@ -1,0 +1,136 @@
+/** Circuit state of one endpoint. */
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+export interface BreakerOptions {
+  /** Consecutive failover-class failures (502/503/504, connection errors, timeouts) that open it. @default 1 */
+  failureThreshold?: number | undefined;
+  /** Share of provider faults (5xx, connection errors, timeouts) in the window that opens it. @default 0.5 */
+  failureRate?: number | undefined;
+  /** Calls the window needs before `failureRate` applies. @default 10 */
+  minimumCalls?: number | undefined;
+  /** Length of the failure-rate window. @default 60000 */
+  windowMs?: number | undefined;
+  /** Time an open breaker waits before letting trial calls through. @default 30000 */
+  cooldownMs?: number | undefined;
+  /** Trial calls let through at once while half-open; every other call goes elsewhere. @default 1 */
+  halfOpenMaxCalls?: number | undefined;
+  /** Consecutive successes (trial calls or health probes) that close it again. @default 2 */
+  successThreshold?: number | undefined;
+}
+
+export const breakerDefaults = {
+  failureThreshold: 1,
+  failureRate: 0.5,
+  minimumCalls: 10,
+  windowMs: 60_000,
+  cooldownMs: 30_000,
+  halfOpenMaxCalls: 1,
+  successThreshold: 2,
+} as const;
+
+export type BreakerConfig = { -readonly [K in keyof typeof breakerDefaults]: number };
+
+/** What the router may do with an endpoint right now. */
+export type Admission = 'yes' | 'trial' | 'no';
+
+// Outcomes are bucketed per second so that the window costs O(seconds), not O(calls).
+const BUCKET_MS = 1000;
+
+/**
+ * One endpoint's breaker. Pure state machine: the caller passes the time, so tests need no clock.
+ * `failure(now, switching)` counts a provider fault; `switching` marks failures the failover policy
+ * switches on, which alone feed the consecutive-failure rule.
+ */
+export class Breaker {
+  state: BreakerState = 'closed';
+  consecutiveFailures = 0;
+  consecutiveSuccesses = 0;
+  openedAt = 0;
+  trialsInFlight = 0;
+  readonly #buckets: { at: number; calls: number; faults: number }[] = [];
+
+  constructor(private readonly config: BreakerConfig) {}
+
+  /** Whether a call may go to this endpoint now; `'trial'` reserves a half-open slot (release it). */
+  admit(now: number): Admission {
+    if (this.state === 'closed') return 'yes';
+    if (this.state === 'open') {
+      if (now - this.openedAt < this.config.cooldownMs) return 'no';
+      this.state = 'half-open';
+      this.consecutiveSuccesses = 0;
+    }
+    if (this.trialsInFlight >= this.config.halfOpenMaxCalls) return 'no';
+    this.trialsInFlight++;
+    return 'trial';
+  }
+
+  release(): void {
+    if (this.trialsInFlight > 0) this.trialsInFlight--;
+  }
+
+  /** Returns the new state when this success changed it. */
+  success(now: number): BreakerState | undefined {
+    this.#record(now, false);
+    this.consecutiveFailures = 0;
+    if (this.state === 'closed') return undefined;
+    // A success while open (a health probe) is the first step of a trial.
+    if (this.state === 'open') this.state = 'half-open';
+    this.consecutiveSuccesses++;
+    if (this.consecutiveSuccesses >= this.config.successThreshold) {
+      this.state = 'closed';
+      this.consecutiveSuccesses = 0;
+      this.#buckets.length = 0;
+      return 'closed';
+    }
+    return 'half-open';
+  }
+
+  /** Returns the new state when this failure changed it. */
+  failure(now: number, switching: boolean): BreakerState | undefined {
+    this.#record(now, true);
+    this.consecutiveSuccesses = 0;
+    if (switching) this.consecutiveFailures++;
+    if (this.state !== 'closed') {
+      // A failed trial (or probe) restarts the cooldown.
+      const changed = this.state === 'half-open';
+      this.state = 'open';
+      this.openedAt = now;
+      return changed ? 'open' : undefined;
+    }
+    if (this.consecutiveFailures >= this.config.failureThreshold || this.#rateExceeded(now)) {
+      this.state = 'open';
+      this.openedAt = now;
+      return 'open';
+    }
+    return undefined;
+  }
+
+  /** A call that neither succeeded nor failed through the provider's fault (e.g. a 400). */
+  neutral(now: number): void {
+    this.#record(now, false);
+  }
+
+  #record(now: number, fault: boolean): void {
+    const at = now - (now % BUCKET_MS);
+    let last = this.#buckets[this.#buckets.length - 1];
+    if (!last || last.at !== at) {
+      last = { at, calls: 0, faults: 0 };
+      this.#buckets.push(last);
+    }
+    last.calls++;
+    if (fault) last.faults++;
+    while (this.#buckets.length && this.#buckets[0]!.at <= now - this.config.windowMs) this.#buckets.shift();
+  }
+
+  #rateExceeded(now: number): boolean {
+    let calls = 0;
+    let faults = 0;
+    for (const b of this.#buckets) {
+      if (b.at > now - this.config.windowMs) {
+        calls += b.calls;
+        faults += b.faults;
+      }
+    }
+    return calls >= this.config.minimumCalls && faults / calls >= this.config.failureRate;
+  }
+}

@@ -1,0 +1,170 @@
+import type { OpenAI } from 'openai';
+import { Breaker, type BreakerConfig, type BreakerState } from './breaker.js';
+import type { SafeEmitter, SwitchReason } from './events.js';
+import { log } from './log.js';
+import type { EndpointSpec, ModelMap } from './options.js';
+import { describeError, redactURL, type SecretSet } from './redact.js';
+
+export interface Endpoint {
+  readonly name: string;
+  readonly client: OpenAI;
+  /** Position in the failover order; 0 is the primary. */
+  readonly index: number;
+  /** Base URL with credentials redacted, for status and logs. */
+  readonly url: string;
+  readonly breaker: Breaker;
+  readonly models: ModelMap | undefined;
+  /** The endpoint's own `timeout` when one was set (not the SDK's 10-minute default). */
+  readonly timeout: number | undefined;
+  downSince: number | null;
+  lastFailureAt: number;
+  lastError: string | null;
+  lastSuccessAt: number | null;
+  latencyMs: number | null;
+}
+
+export interface Route {
+  endpoint: Endpoint;
+  /** A half-open trial slot was reserved: pass it back to `success`/`failure`/`neutral`. */
+  trial: boolean;
+}
+
+/** Failure details the router needs; the policy decided them. */
+export interface Failure {
+  error: unknown;
+  /** A provider fault (5xx, connection error, timeout): counts against the breaker. */
+  fault: boolean;
+  /** The failover policy switches on it: feeds the consecutive-failure rule. */
+  switching: boolean;
+}
+
+/**
+ * Where traffic goes. Each endpoint has a breaker; the active endpoint is the first one, in
+ * failover order, whose breaker is closed. All changes to it happen here, so concurrent calls
+ * observing the same failure produce one switch, not one per call.
+ */
+export class Router {
+  readonly endpoints: readonly Endpoint[];
+  #active: Endpoint;
+
+  constructor(
+    specs: readonly EndpointSpec[],
+    breakerConfig: BreakerConfig,
+    private readonly emitter: SafeEmitter,
+    private readonly secrets: SecretSet,
+  ) {
+    this.endpoints = specs.map((spec, index) => ({
+      name: spec.name,
+      client: spec.client,
+      index,
+      url: redactURL(spec.client.baseURL),
+      breaker: new Breaker(breakerConfig),
+      models: spec.models,
+      timeout: spec.timeout,
+      downSince: null,
+      lastFailureAt: 0,
+      lastError: null,
+      lastSuccessAt: null,
+      latencyMs: null,
+    }));
+    this.#active = this.endpoints[0]!;
+  }
+
+  get primary(): Endpoint {
+    return this.endpoints[0]!;
+  }
+
+  get active(): Endpoint {
+    return this.#active;
+  }
+
+  /**
+   * The endpoint for the next attempt of a call, skipping those it already failed over from.
+   * Half-open endpoints take a bounded number of trial calls; when nothing admits the call, it
+   * still goes out, to the endpoint that failed longest ago.
+   */
+  route(exclude?: ReadonlySet<Endpoint>): Route {
+    const now = Date.now();
+    for (const endpoint of this.endpoints) {
+      if (exclude?.has(endpoint)) continue;
+      const before = endpoint.breaker.state;
+      const admission = endpoint.breaker.admit(now);
+      if (endpoint.breaker.state !== before) this.#transition(endpoint, before, 'recovered');
+      if (admission === 'yes') return { endpoint, trial: false };
+      if (admission === 'trial') return { endpoint, trial: true };
+    }
+    let best: Endpoint | undefined;
+    for (const endpoint of this.endpoints) {
+      if (exclude?.has(endpoint) && exclude.size < this.endpoints.length) continue;
+      if (!best || endpoint.lastFailureAt < best.lastFailureAt) best = endpoint;
+    }
+    return { endpoint: best!, trial: false };
+  }
+
+  /** May a retry stay on `endpoint` (its breaker lets ordinary traffic through)? */
+  admitsRetry(endpoint: Endpoint): boolean {
+    return endpoint.breaker.state === 'closed';
+  }
+
+  success(route: Route, latencyMs: number): void {
+    const { endpoint } = route;
+    if (route.trial) endpoint.breaker.release();
+    const now = Date.now();
+    endpoint.lastSuccessAt = now;
+    endpoint.latencyMs = latencyMs;
+    const before = endpoint.breaker.state;
+    if (endpoint.breaker.success(now)) this.#transition(endpoint, before, 'recovered');
+  }
+
+  failure(route: Route, failure: Failure, reason: Exclude<SwitchReason, 'recovered'>): void {
+    const { endpoint } = route;
+    if (route.trial) endpoint.breaker.release();
+    const now = Date.now();
+    if (!failure.fault) {
+      endpoint.breaker.neutral(now);
+      return;
+    }
+    endpoint.lastFailureAt = now;
+    endpoint.lastError = describeError(failure.error, this.secrets);
+    const before = endpoint.breaker.state;
+    if (endpoint.breaker.failure(now, failure.switching)) this.#transition(endpoint, before, reason, failure.error);
+  }
+
+  /** Gives back a half-open slot that was reserved but never used. */
+  release(route: Route): void {
+    if (route.trial) route.endpoint.breaker.release();
+  }
+
+  /** A call that ended without telling anything about the endpoint (aborted, client error). */
+  neutral(route: Route): void {
+    if (route.trial) route.endpoint.breaker.release();
+    route.endpoint.breaker.neutral(Date.now());
+  }
+
+  #transition(endpoint: Endpoint, previous: BreakerState, reason: SwitchReason, error?: unknown): void {
+    const state = endpoint.breaker.state;
+    const now = Date.now();
+    this.emitter.emit('breaker', { endpoint: endpoint.name, state, previous });
+    if (state === 'open' && endpoint.downSince === null) {
+      endpoint.downSince = now;
+      log('%s unavailable (%s)', endpoint.name, endpoint.lastError);
+    }
+    if (state === 'closed') {
+      const downtimeMs = endpoint.downSince === null ? 0 : now - endpoint.downSince;
+      endpoint.downSince = null;
+      log('%s available again after %dms', endpoint.name, downtimeMs);
+      this.emitter.emit('recovered', { endpoint: endpoint.name, downtimeMs });
+    }
+    // Traffic goes to the first closed endpoint; with none closed it stays where it is.
+    const next = this.endpoints.find((e) => e.breaker.state === 'closed');
+    if (next && next !== this.#active) this.#switchTo(next, state === 'closed' ? 'recovered' : reason, error);
+  }
+
+  #switchTo(to: Endpoint, reason: SwitchReason, error?: unknown): void {
+    const from = this.#active;
+    this.#active = to;
+    if (reason === 'recovered') log('%s available; switching back from %s', to.name, from.name);
+    else log('%s unavailable, using %s (%s)', from.name, to.name, from.lastError ?? reason);
+    this.emitter.emit('switched', error === undefined ? { from: from.name, to: to.name, reason } : { from: from.name, to: to.name, reason, error });
+  }
+}

@@ -1,0 +1,56 @@
+/** What a policy sees of a call when deciding whether it may leave its endpoint. */
+export interface RequestInfo {
+  readonly method: string;
+  /** Path as the SDK builds it, e.g. `/chat/completions` or `/files/file_123`. */
+  readonly path: string;
+  readonly body: unknown;
+}
+
+// Resources whose objects live on one backend: creating, reading, listing or deleting them
+// on another backend would split state or miss it.
+const STATEFUL_ROOTS = new Set([
+  'assistants',
+  'batches',
+  'chatkit',
+  'containers',
+  'conversations',
+  'evals',
+  'files',
+  'fine_tuning',
+  'organization',
+  'realtime',
+  'skills',
+  'threads',
+  'uploads',
+  'vector_stores',
+  'videos',
+]);
+
+function bodyField(body: unknown, name: string): unknown {
+  if (body instanceof FormData) return body.get(name);
+  return typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
+}
+
+/**
+ * True for calls that address or create server-side state. Everything else (chat completions,
+ * completions, embeddings, images, audio, moderations, responses without stored state, model
+ * listing, custom paths) is stateless and may fail over.
+ */
+export function isStatefulRequest({ method, path, body }: RequestInfo): boolean {
+  const segments = path.split('?')[0]!.split('/').filter(Boolean);
+  if (segments[0] === 'v1') segments.shift();
+  const [root, second] = segments;
+  if (!root) return false;
+  if (STATEFUL_ROOTS.has(root)) return true;
+  const verb = method.toLowerCase();
+  if (root === 'responses') {
+    // `/responses/{id}…` addresses a stored response; a create may continue one.
+    if (second) return true;
+    return bodyField(body, 'previous_response_id') != null || bodyField(body, 'conversation') != null;
+  }
+  // Stored chat completions: listing and anything by id.
+  if (root === 'chat' && second === 'completions') return segments.length > 2 || verb !== 'post';
+  // Deleting a fine-tuned model changes the backend.
+  if (root === 'models') return verb === 'delete';
+  return false;
+}
