@@ -145,7 +145,8 @@ export async function execute(
         const context = { error, attempt: attemptNumber, endpoint: endpoint.name };
         const canFailover = !pinned && router.endpoints.length > 1;
         decision = decide(context, core, { canFailover, bodyIsOneShot: oneShotBody });
-        const switching = canFailover && decision.action === 'failover';
+        // Failover-class errors feed the breaker even when this call may not move (pinned).
+        const switching = decision.action === 'failover' || core.failover.shouldFailover(context);
         // The breaker learns from every attempt, including the last one.
         if (error instanceof APIUserAbortError) router.neutral(current);
         else router.failure(current, { error, fault: isProviderFault(error) || switching, switching }, 'error');

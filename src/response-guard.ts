@@ -122,7 +122,10 @@ export async function guardStream(
         stream.enqueue(value);
       } catch (error) {
         // An abort (user signal, `break`) passes through: the SDK's Stream ends quietly on it.
-        stream.error(signal.aborted ? error : new IncompleteStreamError(endpoint, error));
+        if (signal.aborted) stream.error(error);
+        // A connection lost after the terminal event cost nothing: the output is complete.
+        else if (scanner.seen) stream.close();
+        else stream.error(new IncompleteStreamError(endpoint, error));
       }
     },
     cancel(reason) {

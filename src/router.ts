@@ -113,7 +113,8 @@ export class Router {
     endpoint.lastSuccessAt = now;
     endpoint.latencyMs = latencyMs;
     const before = endpoint.breaker.state;
-    if (endpoint.breaker.success(now)) this.#transition(endpoint, before, 'recovered');
+    endpoint.breaker.success(now);
+    if (endpoint.breaker.state !== before) this.#transition(endpoint, before, 'recovered');
   }
 
   failure(route: Route, failure: Failure, reason: Exclude<SwitchReason, 'recovered'>): void {
@@ -127,7 +128,8 @@ export class Router {
     endpoint.lastFailureAt = now;
     endpoint.lastError = describeError(failure.error, this.secrets);
     const before = endpoint.breaker.state;
-    if (endpoint.breaker.failure(now, failure.switching)) this.#transition(endpoint, before, reason, failure.error);
+    endpoint.breaker.failure(now, failure.switching);
+    if (endpoint.breaker.state !== before) this.#transition(endpoint, before, reason, failure.error);
   }
 
   /** Gives back a half-open slot that was reserved but never used. */

@@ -109,14 +109,16 @@ describe('SDK features through ResilientOpenAI with the primary failing over', (
     expect(primary.count('/batches')).toBe(4);
     expect(fallback.count('/batches')).toBe(0);
 
-    primary.setFault(null);
-    const allowed = await client.batches.list({}, withFailover('allow'));
-    primary.setFault({ kind: 'bad-gateway' });
+
+    const fresh = await setup();
+    const allowed = await fresh.client.batches.list({}, withFailover('allow'));
+    expect(fresh.primary.count('/batches')).toBe(1);
+    fresh.primary.setFault({ kind: 'bad-gateway' });
     const second = await allowed.getNextPage();
     expect(second.data.map((b) => b.id)).toEqual(['batch_3', 'batch_4']);
-    expect(fallback.count('/batches')).toBe(1);
+    expect(fresh.fallback.count('/batches')).toBe(1);
     // The override header is ours: it never reaches an upstream.
-    expect(fallback.requests[0]!.headers['x-resilient-failover']).toBeUndefined();
+    expect(fresh.fallback.requests[0]!.headers['x-resilient-failover']).toBeUndefined();
   });
 
   it('chat.completions.stream(), .parse() and runTools()', async () => {

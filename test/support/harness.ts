@@ -1,6 +1,6 @@
 import { afterEach } from 'vitest';
 import { ResilientOpenAI, type ResilientOptions } from '../../src/index.js';
-import type { HealthCheckEvent, RecoveredEvent, RetryEvent, SwitchedEvent } from '../../src/index.js';
+import type { BreakerEvent, HealthCheckEvent, RecoveredEvent, RetryEvent, SwitchedEvent } from '../../src/index.js';
 import { startUpstream, type Upstream } from './upstream.js';
 
 export const PRIMARY_KEY = 'sk-primary-SECRET-0123456789';
@@ -11,14 +11,16 @@ export interface Recorded {
   recovered: RecoveredEvent[];
   retry: RetryEvent[];
   healthcheck: HealthCheckEvent[];
+  breaker: BreakerEvent[];
 }
 
 export function record(client: ResilientOpenAI): Recorded {
-  const events: Recorded = { switched: [], recovered: [], retry: [], healthcheck: [] };
+  const events: Recorded = { switched: [], recovered: [], retry: [], healthcheck: [], breaker: [] };
   client.on('switched', (e) => events.switched.push(e));
   client.on('recovered', (e) => events.recovered.push(e));
   client.on('retry', (e) => events.retry.push(e));
   client.on('healthcheck', (e) => events.healthcheck.push(e));
+  client.on('breaker', (e) => events.breaker.push(e));
   return events;
 }
 

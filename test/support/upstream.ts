@@ -12,6 +12,12 @@ export type Fault =
   | { kind: 'reset' }
   | { kind: 'hang' }
   | { kind: 'cut-stream'; afterChunks: number }
+  /** SSE: N events, then a clean end with no terminal event ([DONE], finish_reason, response.completed). */
+  | { kind: 'truncated-stream'; afterChunks: number }
+  /** SSE: every event but no `data: [DONE]` (finish_reason still sent). */
+  | { kind: 'no-done' }
+  /** Headers at once, then the body slowly: JSON in two halves `ms` apart, SSE events `ms` apart. */
+  | { kind: 'slow-body'; ms: number }
   | { kind: 'delay'; ms: number };
 
 export interface RecordedRequest {
@@ -278,27 +284,47 @@ function faultReply(name: string, fault: Fault): Reply | undefined {
   }
 }
 
-/** Writes a reply; with `cut` set, writes only part of it (N SSE events / half the body) and destroys the socket. */
-function send(res: ServerResponse, reply: Reply, base: Headers, cut?: number): void {
+/** How to deliver a reply: whole, cut (socket destroyed), truncated (clean end early), or slowly. */
+interface Shape {
+  cut?: number;
+  truncate?: number;
+  noDone?: boolean;
+  slowMs?: number;
+}
+type Later = (fn: () => void, ms: number) => void;
+
+/** Writes a reply in the given shape; `later` schedules writes that close() can cancel. */
+function send(res: ServerResponse, reply: Reply, base: Headers, shape: Shape = {}, later: Later = (fn) => fn()): void {
   const destroy = () => res.socket?.destroy();
+  const alive = () => !res.destroyed && !res.writableEnded;
   if (reply.kind === 'sse') {
     res.writeHead(200, { ...base, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const fmt = (e: SseEvent) => `${e.event ? `event: ${e.event}\n` : ''}data: ${JSON.stringify(e.data)}\n\n`;
-    const n = cut === undefined ? reply.events.length : Math.min(Math.max(0, cut), reply.events.length);
-    for (const e of reply.events.slice(0, n)) res.write(fmt(e));
-    if (cut !== undefined) {
-      res.write(': cut\n\n', destroy); // SSE comment: forces the headers/chunks out before the socket dies
-      return;
-    }
-    if (reply.done) res.write('data: [DONE]\n\n');
-    res.end();
-    return;
+    const limit = shape.cut ?? shape.truncate;
+    const events = reply.events.slice(0, limit === undefined ? reply.events.length : Math.max(0, limit));
+    const finish = () => {
+      if (!alive()) return;
+      if (shape.cut !== undefined) return void res.write(': cut\n\n', destroy); // flush, then kill the socket
+      if (reply.done && shape.truncate === undefined && !shape.noDone) res.write('data: [DONE]\n\n');
+      res.end();
+    };
+    const step = (i: number) => {
+      if (!alive()) return;
+      if (i >= events.length) return finish();
+      res.write(fmt(events[i]!));
+      if (shape.slowMs) later(() => step(i + 1), shape.slowMs);
+      else step(i + 1);
+    };
+    return step(0);
   }
   const [contentType, text] = reply.kind === 'json' ? ['application/json', JSON.stringify(reply.body)] : [reply.contentType, reply.text];
   const buf = Buffer.from(text, 'utf8');
   res.writeHead(reply.status, { ...base, 'content-type': contentType, 'content-length': String(buf.length), ...reply.headers });
-  if (cut === undefined) res.end(buf);
-  else res.write(buf.subarray(0, Math.floor(buf.length / 2)), destroy);
+  const half = Math.floor(buf.length / 2);
+  if (shape.cut !== undefined) return void res.write(buf.subarray(0, half), destroy);
+  if (!shape.slowMs) return void res.end(buf);
+  res.write(buf.subarray(0, half));
+  later(() => alive() && res.end(buf.subarray(half)), shape.slowMs);
 }
 
 export async function startUpstream(options: UpstreamOptions = {}): Promise<Upstream> {
@@ -328,13 +354,17 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
 
     const base: Headers = { 'x-request-id': `req_${name}_${n}` };
     const sub = basePath === '' ? path : path.startsWith(`${basePath}/`) ? path.slice(basePath.length) : undefined;
-    const normal = (cut?: number): void => {
+    const later: Later = (fn, ms) => {
+      const t = setTimeout(() => { timers.delete(t); fn(); }, ms);
+      timers.add(t);
+    };
+    const normal = (shape?: Shape): void => {
       if (res.destroyed || res.writableEnded) return;
       const testStatus = Number(req.headers['x-test-status']);
       const reply = Number.isInteger(testStatus) && testStatus >= 100
         ? errorReply(testStatus, `x-test-status ${testStatus} from ${name}`)
         : route(name, n, req, path, sub, query, raw, rec.json);
-      send(res, reply, base, cut);
+      send(res, reply, base, shape, later);
     };
 
     if (!fault) return normal();
@@ -347,12 +377,15 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
       case 'hang':
         return; // never answer; the socket is destroyed by close() or by the client aborting
       case 'cut-stream':
-        return normal(fault.afterChunks);
-      case 'delay': {
-        const t = setTimeout(() => { timers.delete(t); normal(); }, fault.ms);
-        timers.add(t);
-        return;
-      }
+        return normal({ cut: fault.afterChunks });
+      case 'truncated-stream':
+        return normal({ truncate: fault.afterChunks });
+      case 'no-done':
+        return normal({ noDone: true });
+      case 'slow-body':
+        return normal({ slowMs: fault.ms });
+      case 'delay':
+        return later(() => normal(), fault.ms);
     }
   };
 

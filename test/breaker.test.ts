@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { Breaker, breakerDefaults, type BreakerConfig } from '../src/breaker.js';
+import { chat, setup } from './support/harness.js';
+
+const config = (over: Partial<BreakerConfig> = {}): BreakerConfig => ({ ...breakerDefaults, ...over });
+
+describe('Breaker (pure state machine, time passed in)', () => {
+  it('opens after failureThreshold consecutive switching failures; a success resets the count', () => {
+    const b = new Breaker(config({ failureThreshold: 3 }));
+    expect(b.failure(0, true)).toBeUndefined();
+    expect(b.failure(1, true)).toBeUndefined();
+    b.success(2);
+    expect(b.failure(3, true)).toBeUndefined();
+    expect(b.failure(4, true)).toBeUndefined();
+    expect(b.failure(5, true)).toBe('open');
+    expect(b.admit(6)).toBe('no');
+  });
+
+  it('non-switching faults (a 500) feed only the failure-rate rule', () => {
+    const b = new Breaker(config({ failureThreshold: 1, failureRate: 0.5, minimumCalls: 4, windowMs: 10_000 }));
+    expect(b.failure(0, false)).toBeUndefined();
+    b.success(1);
+    b.success(2);
+    expect(b.state).toBe('closed');
+    expect(b.failure(3, false)).toBe('open'); // 2 faults in 4 calls
+  });
+
+  it('the rate window forgets old calls', () => {
+    const b = new Breaker(config({ failureRate: 0.5, minimumCalls: 2, windowMs: 2000 }));
+    b.failure(0, false);
+    expect(b.failure(5000, false)).toBeUndefined(); // the first fault left the window
+    expect(b.failure(5500, false)).toBe('open');
+  });
+
+  it('after the cooldown: bounded trials while half-open, closes after successThreshold successes', () => {
+    const b = new Breaker(config({ cooldownMs: 1000, halfOpenMaxCalls: 2, successThreshold: 2 }));
+    b.failure(0, true);
+    expect(b.admit(999)).toBe('no');
+    expect(b.admit(1000)).toBe('trial');
+    expect(b.state).toBe('half-open');
+    expect(b.admit(1001)).toBe('trial');
+    expect(b.admit(1002)).toBe('no'); // both slots taken
+    b.release();
+    expect(b.success(1003)).toBe('half-open');
+    expect(b.admit(1004)).toBe('trial');
+    b.release();
+    b.release();
+    expect(b.success(1005)).toBe('closed');
+    expect(b.admit(1006)).toBe('yes');
+  });
+
+  it('a failed trial re-opens and restarts the cooldown', () => {
+    const b = new Breaker(config({ cooldownMs: 1000 }));
+    b.failure(0, true);
+    expect(b.admit(1000)).toBe('trial');
+    b.release();
+    expect(b.failure(1001, true)).toBe('open');
+    expect(b.admit(1500)).toBe('no');
+    expect(b.admit(2001)).toBe('trial');
+  });
+
+  it('successes while open (health probes) count toward closing: hysteresis', () => {
+    const b = new Breaker(config({ successThreshold: 3 }));
+    b.failure(0, true);
+    expect(b.success(1)).toBe('half-open');
+    expect(b.success(2)).toBe('half-open');
+    b.failure(3, true); // flapping: back to open, count restarts
+    expect(b.success(4)).toBe('half-open');
+    expect(b.success(5)).toBe('half-open');
+    expect(b.success(6)).toBe('closed');
+  });
+});
+
+describe('breakers in the client', () => {
+  it('half-open lets a bounded number of trial calls reach the primary; the rest go to the fallback', async () => {
+    const { client, primary, fallback, events } = await setup({ breaker: { cooldownMs: 50, halfOpenMaxCalls: 2, successThreshold: 2 } });
+    primary.setFault({ kind: 'bad-gateway' });
+    await client.chat.completions.create(chat);
+    primary.setFault({ kind: 'delay', ms: 100 }); // healthy again, but slow: trials stay in flight
+    await new Promise((r) => setTimeout(r, 60));
+    const before = { primary: primary.count(), fallback: fallback.count() };
+    const results = await Promise.all(Array.from({ length: 30 }, () => client.chat.completions.create(chat)));
+    expect(primary.count() - before.primary).toBe(2);
+    expect(fallback.count() - before.fallback).toBe(28);
+    expect(results.filter((r) => r.choices[0]!.message.content === 'hello from primary')).toHaveLength(2);
+    // Two successful trials close the breaker: traffic is back on the primary.
+    expect(client.activeEndpoint).toBe('primary');
+    expect(events.switched.map((e) => `${e.from}->${e.to}:${e.reason}`)).toEqual(['primary->fallback:error', 'fallback->primary:recovered']);
+    expect(events.breaker.map((e) => `${e.endpoint}:${e.state}`)).toEqual(['primary:open', 'primary:half-open', 'primary:closed']);
+  });
+
+  it('a flapping primary does not bounce traffic: one switch away, none back', async () => {
+    const { client, primary, events } = await setup({ breaker: { successThreshold: 3 } });
+    primary.setFault({ kind: 'bad-gateway' });
+    await client.chat.completions.create(chat);
+    for (let i = 0; i < 6; i++) {
+      primary.setFault(i % 2 ? { kind: 'bad-gateway' } : null);
+      await client.checkPrimary();
+      await client.chat.completions.create(chat);
+    }
+    expect(events.switched).toHaveLength(1);
+    expect(client.activeEndpoint).toBe('fallback');
+    expect(events.healthcheck.map((e) => e.ok)).toEqual([true, false, true, false, true, false]);
+  });
+
+  it('with every endpoint open, calls still go out, to the endpoint that failed longest ago', async () => {
+    const { client, primary, fallback } = await setup({ maxRetries: 0 });
+    primary.setFault({ kind: 'bad-gateway' });
+    await expect(client.chat.completions.create(chat)).rejects.toMatchObject({ status: 502 });
+    fallback.setFault({ kind: 'bad-gateway' });
+    await expect(client.chat.completions.create(chat)).rejects.toMatchObject({ status: 502 });
+    expect(client.getStatus().endpoints.map((e) => e.state)).toEqual(['open', 'open']);
+    primary.setFault(null);
+    // The primary failed first, so it gets the call; its success is a step toward closing.
+    expect((await client.chat.completions.create(chat)).choices[0]!.message.content).toBe('hello from primary');
+    expect(primary.count()).toBe(2);
+  });
+
+  it('status shows each endpoint: state, consecutive failures, last error, last success and latency', async () => {
+    const { client, primary } = await setup({ breaker: { failureThreshold: 3 } });
+    await client.chat.completions.create(chat);
+    primary.queue({ kind: 'status', status: 503 });
+    await client.chat.completions.create(chat);
+    const [p, f] = client.getStatus().endpoints;
+    expect(p).toMatchObject({ name: 'primary', state: 'closed', available: true, active: true, consecutiveFailures: 1 });
+    expect(p!.lastError).toMatch(/^503 /);
+    expect(p!.lastSuccessAt).toMatch(/T/);
+    expect(p!.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(f).toMatchObject({ name: 'fallback', state: 'closed', consecutiveFailures: 0, lastError: null });
+    // failureThreshold 3: one 503 moves this call on, but not the traffic.
+    expect(client.activeEndpoint).toBe('primary');
+  });
+
+  it('4xx answers and aborts do not count against the breaker', async () => {
+    const { client, primary } = await setup({ breaker: { failureRate: 0.1, minimumCalls: 2 } });
+    primary.setFault({ kind: 'status', status: 400 });
+    for (let i = 0; i < 5; i++) await client.chat.completions.create(chat).catch(() => {});
+    expect(client.getStatus().endpoints[0]).toMatchObject({ state: 'closed', consecutiveFailures: 0 });
+  });
+});

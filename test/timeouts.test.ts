@@ -1,0 +1,69 @@
+import { APIConnectionTimeoutError } from 'openai';
+import { describe, expect, it } from 'vitest';
+import { getAttemptErrors } from '../src/index.js';
+import { chat, setup } from './support/harness.js';
+
+describe('hung and slow upstreams', () => {
+  it('a primary that accepts and never answers fails over after timeouts.requestMs (no explicit timeout)', async () => {
+    const { client, primary, fallback, events } = await setup({ timeouts: { requestMs: 150 } });
+    primary.setFault({ kind: 'hang' });
+    const started = Date.now();
+    expect((await client.chat.completions.create(chat)).choices[0]!.message.content).toBe('hello from fallback');
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(events.switched[0]!.error).toBeInstanceOf(APIConnectionTimeoutError);
+    expect(fallback.count()).toBe(1);
+    expect(primary.count()).toBe(1);
+  });
+
+  it('streaming calls: the headers bound applies even when the request timeout is long', async () => {
+    const { client, primary } = await setup({ timeout: 600_000, timeouts: { streamHeadersMs: 150 } });
+    primary.setFault({ kind: 'hang' });
+    const stream = await client.chat.completions.create({ ...chat, stream: true });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    expect(text).toBe('hello from fallback');
+  });
+
+  it('a JSON body that stalls after the headers is an attempt failure: it fails over', async () => {
+    const { client, primary, fallback } = await setup({ timeouts: { requestMs: 200 } });
+    primary.setFault({ kind: 'slow-body', ms: 5000 });
+    expect((await client.chat.completions.create(chat)).choices[0]!.message.content).toBe('hello from fallback');
+    expect(primary.count()).toBe(1);
+    expect(fallback.count()).toBe(1);
+  });
+
+  it('a JSON body cut half-way is an attempt failure: it fails over', async () => {
+    const { client, primary } = await setup();
+    primary.queue({ kind: 'cut-stream', afterChunks: 0 });
+    expect((await client.chat.completions.create(chat)).choices[0]!.message.content).toBe('hello from fallback');
+    expect(primary.count()).toBe(1);
+  });
+
+  it('the per-call deadline bounds all attempts and waits together', async () => {
+    const { client, primary, fallback } = await setup({ fallback: [], timeouts: { deadlineMs: 300 }, retry: { initialDelayMs: 100, maxDelayMs: 100, jitter: 0 }, maxRetries: 50 });
+    void fallback;
+    primary.setFault({ kind: 'status', status: 500 });
+    const started = Date.now();
+    const error = await client.chat.completions.create(chat).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect((error as { status?: number }).status).toBe(500);
+    expect(getAttemptErrors(error).length).toBeLessThanOrEqual(4);
+  });
+
+  it('the deadline also cuts an attempt that hangs', async () => {
+    const { client, primary, fallback } = await setup({ timeouts: { deadlineMs: 200, requestMs: 60_000 } });
+    primary.setFault({ kind: 'hang' });
+    fallback.setFault({ kind: 'hang' });
+    const started = Date.now();
+    await expect(client.chat.completions.create(chat)).rejects.toBeInstanceOf(APIConnectionTimeoutError);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('a per-request timeout wins over timeouts.requestMs', async () => {
+    const { client, primary } = await setup({ timeouts: { requestMs: 60_000 } });
+    primary.setFault({ kind: 'hang' });
+    const started = Date.now();
+    expect((await client.chat.completions.create(chat, { timeout: 100 })).choices[0]!.message.content).toBe('hello from fallback');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
