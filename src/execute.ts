@@ -8,6 +8,7 @@ import { decide, isProviderFault, statusOf, type Decision, type FailoverPolicy, 
 import { describeError, type SecretSet } from './redact.js';
 import { bufferBody, guardStream } from './response-guard.js';
 import type { Endpoint, Route, Router } from './router.js';
+import { isStatefulRequest } from './stateful.js';
 import { prepareAttempt, readFailoverOverride } from './request-copy.js';
 
 // The SDK keeps these types internal; derive them from its public signatures.
@@ -86,7 +87,8 @@ export async function execute(
   const failures: AttemptFailure[] = [];
   const override = readFailoverOverride(options.headers);
   const request = { method: options.method, path: options.path, body: options.body };
-  const pinned = override ? override === 'deny' : (core.failover.staysOnEndpoint?.(request) ?? false);
+  const { failover } = core;
+  const pinned = override ? override === 'deny' : failover.staysOnEndpoint ? failover.staysOnEndpoint(request) : isStatefulRequest(request);
   const leftBehind = new Set<Endpoint>();
   let route: Route | undefined;
   // Where the next attempt goes, chosen (and any half-open slot reserved) before the wait.

@@ -1,3 +1,4 @@
+import type { OpenAI } from 'openai';
 import { mergeHeaders } from './headers.js';
 import type { ModelMap } from './options.js';
 import type { RequestDefaults, RequestOptions } from './execute.js';
@@ -66,15 +67,17 @@ export function prepareAttempt(
   return copy;
 }
 
+/** The SDK's per-request options type (kept internal by the SDK; derived from a public method). */
+export type PerRequestOptions = NonNullable<Parameters<OpenAI['models']['list']>[0]>;
+
 /**
  * Request options that let one call fail over (`'allow'`), or keep it on its endpoint (`'deny'`),
  * whatever the policy says about stateful calls. Merge your own request options in:
  * `client.files.list({}, withFailover('allow', { timeout: 5000 }))`.
  */
-export function withFailover<T extends { headers?: unknown }>(mode: FailoverOverride, options?: T): T & { headers: Record<string, string> } {
+export function withFailover(mode: FailoverOverride, options?: PerRequestOptions): PerRequestOptions {
   if (mode !== 'allow' && mode !== 'deny') {
     throw new TypeError(`resilient-openai: expected the failover mode to be 'allow' or 'deny', got ${JSON.stringify(mode)}`);
   }
-  const headers = mergeHeaders(options?.headers, { [FAILOVER_HEADER]: mode }) as Record<string, string>;
-  return { ...(options as T), headers };
+  return { ...options, headers: mergeHeaders(options?.headers, { [FAILOVER_HEADER]: mode }) as PerRequestOptions['headers'] };
 }

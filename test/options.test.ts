@@ -32,6 +32,18 @@ describe('option validation at construction', () => {
     [{ fallback: [{ baseURL: 'nope' }] }, /`fallback\[0\]\.baseURL`/],
     [{ fallback: [{ name: 'primary', baseURL: 'http://a/v1' }] }, /`fallback\[0\]\.name` to be a name no other endpoint has, got "primary"/],
     [{ fallback: { name: 'x', client: {} as never } }, /`fallback\.client` to be an OpenAI instance/],
+    [{ breaker: { failureThreshold: 0 } }, /`breaker\.failureThreshold` to be an integer from 1 to 1000, got 0/],
+    [{ breaker: { failureRate: 1.5 } }, /`breaker\.failureRate` to be a number from 0\.01 to 1, got 1\.5/],
+    [{ breaker: { cooldownMs: -1 } }, /`breaker\.cooldownMs`.*got -1/],
+    [{ breaker: { halfOpenMaxCalls: 0 } }, /`breaker\.halfOpenMaxCalls`.*got 0/],
+    [{ breaker: { successThreshold: 2.5 } }, /`breaker\.successThreshold`.*got 2\.5/],
+    [{ breaker: { windowMs: 10 } }, /`breaker\.windowMs` to be an integer from 1000 to \d+, got 10/],
+    [{ breaker: 'on' as never }, /`breaker` to be an options object, got "on"/],
+    [{ timeouts: { requestMs: 0 } }, /`timeouts\.requestMs` to be an integer from 1 to \d+, got 0/],
+    [{ timeouts: { streamHeadersMs: '20s' as never } }, /`timeouts\.streamHeadersMs`.*got "20s"/],
+    [{ timeouts: { deadlineMs: Number.POSITIVE_INFINITY } }, /`timeouts\.deadlineMs`.*got Infinity/],
+    [{ failover: { stateful: 'sometimes' as never } }, /`failover\.stateful` to be 'stay', 'failover' or a function, got "sometimes"/],
+    [{ fallback: { timeout: -1 } }, /`fallback\.timeout` to be an integer >= 1, got -1/],
   ];
   for (const [options, message] of cases) {
     it(`rejects ${JSON.stringify(options)}`, () => {

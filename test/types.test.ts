@@ -1,7 +1,10 @@
-import OpenAI from 'openai';
+import OpenAI, { APIConnectionError } from 'openai';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import ResilientDefault, {
+  IncompleteStreamError,
   ResilientOpenAI,
+  withFailover,
+  type BreakerEvent,
   createRetryPolicy,
   getAttemptErrors,
   type AttemptFailure,
@@ -33,6 +36,12 @@ describe('public types', () => {
     client.on('recovered', (e) => expectTypeOf(e).toEqualTypeOf<RecoveredEvent>());
     client.on('retry', (e) => expectTypeOf(e).toEqualTypeOf<RetryEvent>());
     client.on('healthcheck', (e) => expectTypeOf(e).toEqualTypeOf<HealthCheckEvent>());
+    client.on('breaker', (e) => expectTypeOf(e.state).toEqualTypeOf<'closed' | 'open' | 'half-open'>());
+    expectTypeOf<BreakerEvent['endpoint']>().toEqualTypeOf<string>();
+    expectTypeOf(new IncompleteStreamError('primary')).toMatchTypeOf<APIConnectionError>();
+    // withFailover() returns options every SDK method accepts.
+    const list = () => client.files.list({}, withFailover('allow', { timeout: 1000 }));
+    expectTypeOf(list).returns.toMatchTypeOf<PromiseLike<unknown>>();
     // @ts-expect-error unknown event names are rejected
     client.on('nope', () => {});
     expectTypeOf(client.getStatus()).toEqualTypeOf<ResilientStatus>();

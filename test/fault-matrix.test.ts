@@ -1,0 +1,170 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { toFile } from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ResilientOpenAI, type ResilientOptions } from '../src/index.js';
+import { chat, FALLBACK_KEY, PRIMARY_KEY, record, track, upstream } from './support/harness.js';
+import { refusedURL, type Fault, type Upstream } from './support/upstream.js';
+
+// Every fault against every kind of call, on real loopback servers. Each cell records what the
+// caller got, how many requests each upstream received and how many switches happened; the table
+// is printed, saved, and must match the "Failure semantics" table in README.md.
+
+type Kind = 'JSON' | 'SSE stream' | 'pagination' | 'toFile upload' | '.stream() helper';
+const KINDS: Kind[] = ['JSON', 'SSE stream', 'pagination', 'toFile upload', '.stream() helper'];
+
+interface Scenario {
+  fault: string;
+  /** Arranges the fault; returns the primary URL to use instead of the upstream's (refused, unknown). */
+  arrange(primary: Upstream, fallback: Upstream): void | Promise<string>;
+  /** Calls per cell (the flapping primary needs more than one to show it does not bounce). */
+  calls?: number;
+  expected: Partial<Record<Kind, string>> & { default: string };
+}
+
+const SCENARIOS: Scenario[] = [
+  { fault: '502 HTML page', arrange: (p) => p.setFault({ kind: 'bad-gateway' }), expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry' } },
+  { fault: '503', arrange: (p) => p.setFault({ kind: 'status', status: 503 }), expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry' } },
+  { fault: '504', arrange: (p) => p.setFault({ kind: 'status', status: 504 }), expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry' } },
+  { fault: 'refused port', arrange: () => refusedURL(), expected: { default: 'fallback · P- F1 · 1 switch, 1 retry' } },
+  { fault: 'reset before headers', arrange: (p) => p.setFault({ kind: 'reset' }), expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry' } },
+  { fault: 'hang before headers', arrange: (p) => p.setFault({ kind: 'hang' }), expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry' } },
+  {
+    fault: 'slow body',
+    arrange: (p) => p.setFault({ kind: 'slow-body', ms: 400 }),
+    expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry', 'SSE stream': 'primary · P1 F0', '.stream() helper': 'primary · P1 F0' },
+  },
+  {
+    fault: 'cut SSE stream',
+    arrange: (p) => p.queue({ kind: 'cut-stream', afterChunks: 1 }),
+    expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry', 'SSE stream': 'IncompleteStreamError · P1 F0', '.stream() helper': 'IncompleteStreamError · P1 F0' },
+  },
+  {
+    fault: 'stream without [DONE]',
+    arrange: (p) => p.queue({ kind: 'truncated-stream', afterChunks: 1 }),
+    expected: { default: 'primary · P1 F0', 'SSE stream': 'IncompleteStreamError · P1 F0', '.stream() helper': 'IncompleteStreamError · P1 F0' },
+  },
+  { fault: '429 with Retry-After', arrange: (p) => p.queue({ kind: 'rate-limit', retryAfter: '0.02' }), expected: { default: 'primary · P2 F0 · 1 retry' } },
+  {
+    fault: '500 burst then success',
+    arrange: (p) => p.queue({ kind: 'status', status: 500 }, { kind: 'status', status: 500 }),
+    expected: { default: 'primary · P3 F0 · 2 retries' },
+  },
+  { fault: 'unknown host', arrange: async () => 'http://unknown-host.invalid/v1', expected: { default: 'fallback · P- F1 · 1 switch, 1 retry' } },
+  {
+    fault: 'flapping primary (3 calls)',
+    arrange: (p) => p.queue({ kind: 'bad-gateway' }, ...Array.from({ length: 2 }, () => ({ kind: 'delay', ms: 0 }) as Fault), { kind: 'bad-gateway' }),
+    calls: 3,
+    expected: { default: 'fallback · P1 F3 · 1 switch, 1 retry' },
+  },
+  {
+    fault: 'both endpoints down',
+    arrange: (p, f) => {
+      p.setFault({ kind: 'bad-gateway' });
+      f.setFault({ kind: 'status', status: 503 });
+    },
+    expected: { default: 'InternalServerError 502 · P2 F1 · 1 switch, 2 retries' },
+  },
+];
+
+const OPTIONS: Partial<ResilientOptions> = {
+  healthCheck: false,
+  retry: { initialDelayMs: 1, maxDelayMs: 5 },
+  timeouts: { requestMs: 250, streamHeadersMs: 250, deadlineMs: 10_000 },
+};
+
+async function call(client: ResilientOpenAI, kind: Kind): Promise<string> {
+  switch (kind) {
+    case 'JSON':
+      return (await client.chat.completions.create(chat)).choices[0]!.message.content ?? '';
+    case 'SSE stream': {
+      let text = '';
+      for await (const chunk of await client.chat.completions.create({ ...chat, stream: true })) text += chunk.choices[0]?.delta?.content ?? '';
+      return text;
+    }
+    case 'pagination': {
+      const owners: string[] = [];
+      for await (const model of client.models.list()) owners.push(`from ${model.owned_by}`);
+      return owners.join(' ');
+    }
+    case 'toFile upload':
+      return (await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(Buffer.from('abc'), 'a.wav') })).text;
+    case '.stream() helper':
+      return (await client.chat.completions.stream(chat).finalContent()) ?? '';
+  }
+}
+
+function servedBy(output: string): string {
+  const names = new Set([...output.matchAll(/(?:from|by) (primary|fallback)/g)].map((m) => m[1]));
+  return names.size === 1 ? [...names][0]! : `mixed(${[...names].join('+')})`;
+}
+
+function describeError(error: unknown): string {
+  const status = (error as { status?: unknown }).status;
+  const name = (error as Error)?.constructor?.name ?? typeof error;
+  return typeof status === 'number' ? `${name} ${status}` : name;
+}
+
+const results = new Map<string, string>();
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+beforeAll(() => {
+  process.on('unhandledRejection', onUnhandled);
+});
+
+function render(): string {
+  const rows = SCENARIOS.map((s) => `| ${s.fault} | ${KINDS.map((k) => results.get(`${s.fault}|${k}`) ?? '?').join(' | ')} |`);
+  return [`| Fault | ${KINDS.join(' | ')} |`, `|---|${KINDS.map(() => '---').join('|')}|`, ...rows].join('\n');
+}
+
+describe('fault matrix', () => {
+  for (const scenario of SCENARIOS) {
+    for (const kind of KINDS) {
+      it(`${scenario.fault} × ${kind}`, async () => {
+        const primary = await upstream('primary');
+        const fallback = await upstream('fallback');
+        const replaced = await scenario.arrange(primary, fallback);
+        const client = track(
+          new ResilientOpenAI({ apiKey: PRIMARY_KEY, baseURL: replaced ?? primary.url, fallback: { apiKey: FALLBACK_KEY, baseURL: fallback.url }, ...OPTIONS }),
+        );
+        const events = record(client);
+        let outcome = '';
+        for (let i = 0; i < (scenario.calls ?? 1); i++) {
+          // No promise may hang: a cell that takes longer than this fails.
+          const guard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('cell hung')), 8000).unref());
+          outcome = await Promise.race([call(client, kind).then(servedBy, describeError), guard]);
+        }
+        await new Promise((r) => setImmediate(r));
+        const counted = (n: number, one: string, many: string) => (n ? [`${n} ${n > 1 ? many : one}`] : []);
+        const eventsSeen = [...counted(events.switched.length, 'switch', 'switches'), ...counted(events.retry.length, 'retry', 'retries')].join(', ');
+        const cell = `${outcome} · P${replaced ? '-' : primary.count()} F${fallback.count()}${eventsSeen ? ` · ${eventsSeen}` : ''}`;
+        results.set(`${scenario.fault}|${kind}`, cell);
+        expect(unhandled).toEqual([]);
+        expect(cell).toBe(scenario.expected[kind] ?? scenario.expected.default);
+      });
+    }
+  }
+
+  afterAll(() => {
+    process.off('unhandledRejection', onUnhandled);
+    const table = render();
+    console.log(`\nFault matrix (P/F: requests to the primary/fallback; - : nothing listening)\n${table}\n`);
+    mkdirSync(new URL('../test-artifacts/', import.meta.url), { recursive: true });
+    writeFileSync(new URL('../test-artifacts/fault-matrix.md', import.meta.url), `${table}\n`);
+  });
+
+  it('README.md "Failure semantics" shows this table', () => {
+    const readmeURL = new URL('../README.md', import.meta.url);
+    const readme = readFileSync(readmeURL, 'utf8');
+    const start = '<!-- fault-matrix:start -->\n';
+    const end = '\n<!-- fault-matrix:end -->';
+    const table = render();
+    const expectedTable = [`| Fault | ${KINDS.join(' | ')} |`, `|---|${KINDS.map(() => '---').join('|')}|`, ...SCENARIOS.map((s) => `| ${s.fault} | ${KINDS.map((k) => s.expected[k] ?? s.expected.default).join(' | ')} |`)].join('\n');
+    if (process.env.UPDATE_FAULT_MATRIX) {
+      const before = readme.slice(0, readme.indexOf(start) + start.length);
+      writeFileSync(readmeURL, before + expectedTable + readme.slice(readme.indexOf(end)));
+    }
+    // The cells above already compared each result with its expectation; this one keeps the docs in step.
+    expect(readFileSync(readmeURL, 'utf8')).toContain(`${start}${expectedTable}${end}`);
+    expect(table.includes('?') ? 'some cells did not run' : table).toBe(expectedTable);
+  });
+});
