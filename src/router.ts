@@ -146,6 +146,7 @@ export class Router {
   #transition(endpoint: Endpoint, previous: BreakerState, reason: SwitchReason, error?: unknown): void {
     const state = endpoint.breaker.state;
     const now = Date.now();
+    log('%s breaker %s -> %s', endpoint.name, previous, state);
     this.emitter.emit('breaker', { endpoint: endpoint.name, state, previous });
     if (state === 'open' && endpoint.downSince === null) {
       endpoint.downSince = now;
