@@ -3,6 +3,7 @@
  * A primary behind a broken proxy (502), a healthy fallback, the Express example app in front,
  * and a "user" calling the app with fetch while the primary goes down and comes back.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ResilientOpenAI } from '../src/index.js';
@@ -29,7 +30,9 @@ async function main(): Promise<void> {
     });
     closers.push(() => client.close());
 
-    const server = createServer(createApp(client));
+    // The check route needs a token (secure by default); the demo makes one up and sends it.
+    const checkToken = randomUUID();
+    const server = createServer(createApp(client, { checkToken }));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', resolve);
@@ -54,9 +57,10 @@ async function main(): Promise<void> {
     const call = async (title: string, method: 'GET' | 'POST', path: string, body?: unknown) => {
       console.log(`\n${++step}. ${title}`);
       console.log(`   -> ${method} ${path}${body === undefined ? '' : ` ${JSON.stringify(body)}`}`);
-      const init: RequestInit = { method };
+      const headers: Record<string, string> = { authorization: `Bearer ${checkToken}` };
+      const init: RequestInit = { method, headers };
       if (body !== undefined) init.body = JSON.stringify(body);
-      if (body !== undefined) init.headers = { 'content-type': 'application/json' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
       const res = await fetch(app + path, init);
       const json: unknown = await res.json();
       console.log(`   <- ${res.status}\n${indent(JSON.stringify(json, null, 2))}`);

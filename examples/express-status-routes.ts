@@ -1,18 +1,55 @@
 /**
- * Reference Express 5 integration: status routes, a manual primary check and one proxied SDK call.
- * Run with `tsx examples/express-status-routes.ts` (reads OPENAI_BASE_URL_PRO, OPENAI_API_KEY_PRO,
- * OPENAI_API_KEY); in your app import from 'resilient-openai' instead of '../src/index.js'.
+ * Reference Express 5 integration: status routes, a live status page, a protected manual primary
+ * check and one proxied SDK call. Run with `tsx examples/express-status-routes.ts` (reads
+ * OPENAI_BASE_URL_PRO, OPENAI_API_KEY_PRO, OPENAI_API_KEY, and STATUS_CHECK_TOKEN for the check
+ * route), then open http://localhost:3000/status/. In your app import from 'resilient-openai'
+ * instead of '../src/index.js'.
+ *
+ *   GET  /status/                 the status page (static files in examples/status-page/)
+ *   GET  /api/status              the classic shape; `?detail=full`: the whole snapshot, per endpoint
+ *   GET  /api/events              server-sent events: `status`, `switched`, `recovered`, `healthcheck`, `breaker`
+ *   GET  /api/timeline            recent switches, recoveries, breaker changes and health checks
+ *   POST /api/check-main-api      probe the primary now (Authorization: Bearer STATUS_CHECK_TOKEN, rate-limited)
+ *   POST /api/images              one SDK call through the client, to see failover happen
  */
-import express, { type ErrorRequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Response } from 'express';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { APIError } from 'openai';
-import { ResilientOpenAI } from '../src/index.js';
+import { ResilientOpenAI, type ResilientStatus } from '../src/index.js';
 
 export interface AppOptions {
   /** Where event lines go; tests pass their own to keep output quiet. @default console.log */
   log?: (line: string) => void;
+  /**
+   * Bearer token that `POST /api/check-main-api` requires. Without one the route answers 503: anyone
+   * who can reach it could otherwise make the server probe its upstream.
+   */
+  checkToken?: string | undefined;
+  /** Manual checks allowed per window, for all callers together. @default { max: 6, windowMs: 60000 } */
+  checkRateLimit?: { max: number; windowMs: number };
+  /** Past events kept for `GET /api/timeline`, per list (timeline, health checks). @default 50 */
+  historySize?: number;
 }
+
+/** One entry of `/api/timeline` and one `/api/events` event other than `status`. */
+export type FeedEvent = { id: number; at: string } & (
+  | { type: 'switched'; from: string; to: string; reason: string; error?: string }
+  | { type: 'recovered'; endpoint: string; downtimeMs: number }
+  | { type: 'breaker'; endpoint: string; state: string; previous: string }
+  | { type: 'healthcheck'; endpoint: string; ok: boolean; latencyMs: number; error?: string }
+);
+
+/** The server side of `/api/events`, kept in `app.locals.liveFeed`. */
+export interface LiveFeed {
+  /** Open `/api/events` connections. */
+  connections(): number;
+  /** Ends every `/api/events` stream, e.g. before `server.close()`. */
+  close(): void;
+}
+
+export const liveFeedOf = (app: express.Express): LiveFeed => app.locals.liveFeed as LiveFeed;
 
 // An upstream or proxy may echo a credential in its error text; never forward one to a browser.
 const redact = (text: string) =>
@@ -24,27 +61,159 @@ const reasonOf = (error: unknown) =>
   : error instanceof Error ? error.constructor.name
   : 'unknown';
 
-export function createApp(client: ResilientOpenAI, { log = console.log }: AppOptions = {}): express.Express {
+// Status errors read "502 InternalServerError: <upstream text>"; keep the part before the message.
+const shortError = (text: string | null) => (text === null ? null : (/^(?:\d{3} )?[A-Za-z_$][\w$]*(?=:)/.exec(text)?.[0] ?? 'error'));
+
+/** `getStatus()` without any upstream text, ready for a browser. */
+export const safeStatus = (client: ResilientOpenAI): ResilientStatus => {
+  const status = client.getStatus();
+  return { ...status, endpoints: status.endpoints.map((e) => ({ ...e, lastError: shortError(e.lastError) })) };
+};
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
+
+/** The last `size` items pushed, oldest first. */
+function ringBuffer<T>(size: number) {
+  const items: T[] = [];
+  return {
+    push(item: T): void {
+      items.push(item);
+      if (items.length > size) items.shift();
+    },
+    list: (): T[] => [...items],
+  };
+}
+
+export function createApp(client: ResilientOpenAI, options: AppOptions = {}): express.Express {
+  const { log = console.log, checkToken, checkRateLimit = { max: 6, windowMs: 60_000 }, historySize = 50 } = options;
+
+  // Live feed: one set of listeners on the client for the whole app, however many browsers watch.
+  const streams = new Set<Response>();
+  const timeline = ringBuffer<FeedEvent>(historySize);
+  const checks = ringBuffer<FeedEvent>(historySize);
+  let nextId = 1;
+  let statusPending = false;
+  const write = (chunk: string) => {
+    for (const res of streams) if (!res.writableEnded && !res.destroyed) res.write(chunk);
+  };
+  const sse = (event: string, data: unknown, id?: number) => `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+  // After the burst of events one change causes (healthcheck, breaker, recovered, switched), the state is final.
+  const scheduleStatus = () => {
+    if (statusPending) return;
+    statusPending = true;
+    setImmediate(() => {
+      statusPending = false;
+      if (streams.size) write(sse('status', safeStatus(client)));
+    });
+  };
+  const publish = (event: FeedEvent) => {
+    (event.type === 'healthcheck' ? checks : timeline).push(event);
+    write(sse(event.type, event, event.id));
+    scheduleStatus();
+  };
+  const stamp = () => ({ id: nextId++, at: new Date().toISOString() });
+
   client.on('switched', ({ from, to, reason, error }) => {
     log(`[resilient-openai] switched ${from} -> ${to} (${reason}${error === undefined ? '' : `: ${reasonOf(error)}`})`);
+    publish({ ...stamp(), type: 'switched', from, to, reason, ...(error === undefined ? {} : { error: reasonOf(error) }) });
   });
   client.on('recovered', ({ endpoint, downtimeMs }) => {
     log(`[resilient-openai] ${endpoint} recovered after ${downtimeMs}ms`);
+    publish({ ...stamp(), type: 'recovered', endpoint, downtimeMs });
   });
   client.on('healthcheck', ({ endpoint, ok, latencyMs, error }) => {
     log(`[resilient-openai] healthcheck ${endpoint}: ${ok ? 'ok' : `failed (${reasonOf(error)})`} in ${latencyMs}ms`);
+    publish({ ...stamp(), type: 'healthcheck', endpoint, ok, latencyMs, ...(ok ? {} : { error: reasonOf(error) }) });
   });
+  client.on('breaker', ({ endpoint, state, previous }) => publish({ ...stamp(), type: 'breaker', endpoint, state, previous }));
+  client.on('retry', scheduleStatus);
+
+  const feed: LiveFeed = {
+    connections: () => streams.size,
+    close: () => {
+      for (const res of streams) res.end();
+      streams.clear();
+    },
+  };
 
   const app = express();
+  app.locals.liveFeed = feed;
   app.use(express.json());
 
-  app.get('/api/status', (_req, res) => {
+  // The page loads only its own files and talks only to this origin.
+  const pageDir = fileURLToPath(new URL('./status-page/', import.meta.url));
+  app.use(
+    '/status',
+    express.static(pageDir, {
+      setHeaders: (res) => {
+        res.setHeader('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+        res.setHeader('Referrer-Policy', 'no-referrer');
+      },
+    }),
+  );
+
+  app.get('/api/status', (req, res) => {
+    if (req.query.detail === 'full') {
+      res.json(safeStatus(client));
+      return;
+    }
     // Pick fields rather than spreading getStatus(): the payload stays stable if the library adds some.
     const { mainApi, fallbackApi, isMainApiAvailable, activeEndpoint, lastCheckedAt } = client.getStatus();
     res.json({ mainApi, fallbackApi, isMainApiAvailable, activeEndpoint, lastCheckedAt });
   });
 
-  app.post('/api/check-main-api', async (_req, res) => {
+  app.get('/api/timeline', (_req, res) => {
+    res.json({ timeline: timeline.list(), healthchecks: checks.list() });
+  });
+
+  app.get('/api/events', (_req, res) => {
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no', // nginx: do not buffer the stream
+    });
+    res.write(`retry: 3000\n${sse('status', safeStatus(client))}`);
+    streams.add(res);
+    // A comment line now and then keeps proxies from closing an idle stream.
+    const heartbeat = setInterval(() => res.write(': ping\n\n'), 25_000).unref();
+    const cleanup = () => {
+      clearInterval(heartbeat);
+      streams.delete(res);
+    };
+    res.once('close', cleanup); // the browser went away, or liveFeed.close() ended the stream
+  });
+
+  // Fixed window, shared by every caller: the point is to bound how often the upstream is probed.
+  let windowStart = 0;
+  let used = 0;
+  const expected = checkToken ? sha256(checkToken) : null;
+
+  app.post('/api/check-main-api', async (req, res) => {
+    if (!expected) {
+      res.status(503).json({ success: false, message: 'check disabled: set STATUS_CHECK_TOKEN' });
+      return;
+    }
+    const given = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
+    // Hashes have equal length, so timingSafeEqual never throws and the time says nothing about the token.
+    if (given === undefined || !timingSafeEqual(sha256(given), expected)) {
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      res.status(401).json({ success: false, message: given === undefined ? 'Authorization: Bearer <token> required' : 'invalid token' });
+      return;
+    }
+    const now = Date.now();
+    if (now - windowStart >= checkRateLimit.windowMs) {
+      windowStart = now;
+      used = 0;
+    }
+    if (used >= checkRateLimit.max) {
+      const retryAfter = Math.max(1, Math.ceil((windowStart + checkRateLimit.windowMs - now) / 1000));
+      res.setHeader('Retry-After', String(retryAfter));
+      res.status(429).json({ success: false, message: `too many checks; retry in ${retryAfter}s` });
+      return;
+    }
+    used++;
     try {
       const answered = await client.checkPrimary();
       // Availability is the breaker's view: after an outage it needs a few healthy checks in a row.
@@ -95,13 +264,18 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.error(error instanceof Error ? error.message : error);
     process.exit(1);
   }
+  const checkToken = process.env.STATUS_CHECK_TOKEN || undefined;
   const port = Number(process.env.PORT ?? 3000);
-  const server = createApp(client).listen(port, (error?: Error) => {
+  const app = createApp(client, { checkToken });
+  const server = app.listen(port, (error?: Error) => {
     if (error) throw error;
     console.log(`listening on http://localhost:${port} (primary ${client.getStatus().mainApi})`);
+    console.log(`status page: http://localhost:${port}/status/`);
+    if (!checkToken) console.log('POST /api/check-main-api is disabled: set STATUS_CHECK_TOKEN to enable it');
   });
   const shutdown = () => {
     client.close();
+    liveFeedOf(app).close(); // event streams never go idle on their own
     server.close(() => process.exit(0));
     server.closeIdleConnections();
   };

@@ -1,6 +1,8 @@
 /** One failed attempt of a call: where it went and how it failed. */
 export interface AttemptFailure {
+  /** Name of the endpoint the attempt went to. */
   readonly endpoint: string;
+  /** The SDK error the attempt ended with. */
   readonly error: unknown;
 }
 

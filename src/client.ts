@@ -70,6 +70,7 @@ export class ResilientOpenAI extends OpenAI {
   }
 
   // Every generated method, helper and next-page request funnels into these two methods.
+  /** The SDK's request entry point, with retries and failover across endpoints. */
   override request<Rsp>(options: RequestInput, _remainingRetries: number | null = null): APIPromise<Rsp> {
     return new APIPromise<Rsp>(this, execute(this.#shared.core, this.maxRetries, options, this.#defaults));
   }
@@ -77,6 +78,7 @@ export class ResilientOpenAI extends OpenAI {
   // Typed loosely on purpose: TypeScript cannot match the base's generic page signature in an
   // override (its `Item` only appears in a constraint), so callers keep the inherited types
   // through `getAPIList()` and the resources, which is how the SDK itself calls this.
+  /** The SDK's paginated request entry point, with retries and failover across endpoints. */
   override requestAPIList(Page: new (...args: any[]) => AbstractPage<unknown>, options: RequestInput): any {
     return new PagePromise(this, execute(this.#shared.core, this.maxRetries, options, this.#defaults), Page);
   }
@@ -104,12 +106,13 @@ export class ResilientOpenAI extends OpenAI {
     return new Ctor({ ...this._options, ...options, [kDerive]: { shared: this.#shared, defaults } });
   }
 
-  /** Listen to `switched`, `recovered`, `retry` and `healthcheck`. A throwing listener never breaks a request. */
+  /** Listen to `switched`, `breaker`, `recovered`, `retry` and `healthcheck`. A throwing listener never breaks a request. */
   on<E extends EventName>(event: E, listener: ResilientEvents[E]): this {
     this.#shared.core.emitter.on(event, listener);
     return this;
   }
 
+  /** Like {@link on}, for one event only. */
   once<E extends EventName>(event: E, listener: ResilientEvents[E]): this {
     this.#shared.core.emitter.on(event, listener, true);
     return this;
@@ -153,6 +156,7 @@ export class ResilientOpenAI extends OpenAI {
     this.#shared.health.stop();
   }
 
+  /** `await using client = new ResilientOpenAI()` closes it at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }

@@ -7,6 +7,7 @@ import { APIConnectionError } from 'openai';
  * still sees it. It is never retried: the caller already has part of the output.
  */
 export class IncompleteStreamError extends APIConnectionError {
+  /** Always `'IncompleteStreamError'` (unlike the SDK's own errors, which report `'Error'`). */
   override readonly name = 'IncompleteStreamError' as const;
   /** Endpoint that served the stream. */
   readonly endpoint: string;
@@ -20,6 +21,7 @@ export class IncompleteStreamError extends APIConnectionError {
   }
 }
 
+/** Type guard for {@link IncompleteStreamError}. */
 export function isIncompleteStreamError(error: unknown): error is IncompleteStreamError {
   return error instanceof IncompleteStreamError;
 }

@@ -10,22 +10,27 @@ export type SwitchReason =
   /** An endpoint earlier in the order recovered (its breaker closed) and traffic went back to it. */
   | 'recovered';
 
+/** Payload of `switched`: traffic moved from one endpoint to another. */
 export interface SwitchedEvent {
   /** Endpoint name traffic left, e.g. `'primary'`. */
   from: string;
   /** Endpoint name traffic now goes to, e.g. `'fallback'`. */
   to: string;
+  /** Why traffic moved. */
   reason: SwitchReason;
   /** The error that caused the switch (the SDK's own error object), when there was one. */
   error?: unknown;
 }
 
+/** Payload of `recovered`: an endpoint that was down closed its breaker again. */
 export interface RecoveredEvent {
+  /** Name of the endpoint. */
   endpoint: string;
   /** Time from the failure that marked the endpoint down until now. */
   downtimeMs: number;
 }
 
+/** Payload of `retry`: a call is about to make another attempt. */
 export interface RetryEvent {
   /** Endpoint the next attempt goes to. */
   endpoint: string;
@@ -33,32 +38,47 @@ export interface RetryEvent {
   attempt: number;
   /** Wait before the next attempt; 0 on an immediate failover. */
   delayMs: number;
+  /** The SDK error of the failed attempt. */
   error: unknown;
 }
 
+/** Payload of `healthcheck`: a probe of the primary finished. */
 export interface HealthCheckEvent {
+  /** Name of the probed endpoint (the primary). */
   endpoint: string;
+  /** Whether the probe succeeded. */
   ok: boolean;
+  /** How long the probe took. */
   latencyMs: number;
+  /** Why it failed, when it did. */
   error?: unknown;
 }
 
+/** Payload of `breaker`: an endpoint's circuit breaker changed state. */
 export interface BreakerEvent {
+  /** Name of the endpoint. */
   endpoint: string;
   /** New state: `'open'` skips the endpoint, `'half-open'` lets trial calls through, `'closed'` is normal. */
   state: 'closed' | 'open' | 'half-open';
+  /** State before the change. */
   previous: 'closed' | 'open' | 'half-open';
 }
 
 /** Events emitted by `ResilientOpenAI`; listen with `client.on(name, listener)`. */
 export interface ResilientEvents {
+  /** Traffic moved to another endpoint. */
   switched: (event: SwitchedEvent) => void;
+  /** An endpoint's breaker changed state. */
   breaker: (event: BreakerEvent) => void;
+  /** An endpoint that was down is up again. */
   recovered: (event: RecoveredEvent) => void;
+  /** A call is about to try again (after a wait, or at once on failover). */
   retry: (event: RetryEvent) => void;
+  /** A probe of the primary finished. */
   healthcheck: (event: HealthCheckEvent) => void;
 }
 
+/** Names of the events of {@link ResilientEvents}. */
 export type EventName = keyof ResilientEvents;
 type Listener = (...args: any[]) => unknown;
 

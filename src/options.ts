@@ -23,6 +23,7 @@ export type FallbackOptions = ClientOptions & { name?: string | undefined; model
 /** A fallback: client options, a ready `OpenAI`/`AzureOpenAI` instance, or a named instance. */
 export type FallbackInput = FallbackOptions | OpenAI | { name: string; client: OpenAI; models?: ModelMap | undefined };
 
+/** Bounds that turn hung or slow upstreams into prompt failovers. */
 export interface TimeoutOptions {
   /**
    * Bound on a non-streaming attempt, headers and body, when neither the request nor the
@@ -36,6 +37,7 @@ export interface TimeoutOptions {
   deadlineMs?: number | undefined;
 }
 
+/** Options of the primary's health timer. */
 export interface HealthCheckOptions {
   /** Time between two probes of the primary. @default 300000 (5 minutes) */
   intervalMs?: number | undefined;

@@ -15,6 +15,7 @@ export interface AttemptContext {
 export interface RetryPolicy {
   /** Attempts per call including the first; `undefined` defers to `maxRetries + 1`. */
   readonly maxAttempts?: number | undefined;
+  /** Whether the failed attempt is retried on the same endpoint. */
   shouldRetry(context: AttemptContext): boolean;
   /** Milliseconds to wait before the next attempt. */
   delayMs(context: AttemptContext): number;
@@ -22,6 +23,7 @@ export interface RetryPolicy {
 
 /** Decides whether a failed attempt switches traffic to the next endpoint (immediately, no sleep). */
 export interface FailoverPolicy {
+  /** Whether the failed attempt moves the call to the next endpoint at once. */
   shouldFailover(context: AttemptContext): boolean;
   /**
    * Whether a call must stay on the endpoint it started on (it addresses server-side state).
@@ -30,6 +32,7 @@ export interface FailoverPolicy {
   staysOnEndpoint?(request: RequestInfo): boolean;
 }
 
+/** Options of the default retry policy ({@link createRetryPolicy}). */
 export interface RetryOptions {
   /** Attempts per call, including the first. Overrides the client's `maxRetries`; a per-request `maxRetries` still wins. @default maxRetries + 1 (3) */
   maxAttempts?: number | undefined;
@@ -49,6 +52,7 @@ export interface RetryOptions {
   connectionErrors?: boolean | undefined;
 }
 
+/** Options of the default failover policy ({@link createFailoverPolicy}). */
 export interface FailoverOptions {
   /** HTTP statuses that switch to the next endpoint at once. @default [502, 503, 504] */
   statuses?: readonly number[] | undefined;

@@ -7,6 +7,7 @@ import type { Endpoint } from './router.js';
 /** Request header that overrides, for one call, whether it may fail over; never sent upstream. */
 export const FAILOVER_HEADER = 'x-resilient-failover';
 
+/** `'allow'`: the call may fail over; `'deny'`: it stays on the endpoint it started on. */
 export type FailoverOverride = 'allow' | 'deny';
 
 /** Reads the per-call override from the caller's headers (any shape the SDK accepts). */

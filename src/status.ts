@@ -2,7 +2,9 @@ import type { BreakerState } from './breaker.js';
 import type { HealthMonitor } from './health.js';
 import type { Router } from './router.js';
 
+/** One endpoint in {@link ResilientStatus}. */
 export interface EndpointStatus {
+  /** Endpoint name, e.g. `'primary'`. */
   name: string;
   /** Base URL with userinfo and token-like query values redacted. */
   baseURL: string;
@@ -10,13 +12,17 @@ export interface EndpointStatus {
   state: BreakerState;
   /** `state === 'closed'`. */
   available: boolean;
+  /** Whether it gets traffic now. */
   active: boolean;
+  /** Failover-class failures in a row (reset by a success). */
   consecutiveFailures: number;
   /** ISO time the breaker opened, or null while it is closed. */
   downSince: string | null;
   /** Last provider fault, secrets removed. */
   lastError: string | null;
+  /** ISO time of the last provider fault. */
   lastFailureAt: string | null;
+  /** ISO time of the last successful call or probe. */
   lastSuccessAt: string | null;
   /** Time to response of the last successful call or probe. */
   latencyMs: number | null;
@@ -24,15 +30,23 @@ export interface EndpointStatus {
 
 /** A JSON-ready snapshot; the first three fields are the classic `/api/status` shape. */
 export interface ResilientStatus {
+  /** The primary's base URL, redacted. */
   mainApi: string;
+  /** The first fallback's base URL, redacted, or null without fallback. */
   fallbackApi: string | null;
+  /** Whether the primary's breaker is closed. */
   isMainApiAvailable: boolean;
+  /** Name of the endpoint that gets traffic now. */
   activeEndpoint: string;
   /** ISO time of the last health check of the primary, or null before the first. */
   lastCheckedAt: string | null;
+  /** How long the last health check took. */
   lastCheckLatencyMs: number | null;
+  /** Whether the health timer runs, and its interval. */
   healthCheck: { enabled: boolean; intervalMs: number };
+  /** Every endpoint, in failover order. */
   endpoints: EndpointStatus[];
+  /** Whether `close()` was called. */
   closed: boolean;
 }
 

@@ -52,7 +52,7 @@ describe('README snippets', () => {
         encoding: 'utf8',
         timeout: 20_000,
         cwd: root,
-        env: { ...process.env, OPENAI_BASE_URL_PRO: primary.url, OPENAI_API_KEY_PRO: 'sk-readme-proxy-123456', OPENAI_API_KEY: 'sk-readme-official-123456' },
+        env: { ...process.env, OPENAI_BASE_URL_PRO: primary.url, OPENAI_API_KEY_PRO: 'sk-readme-proxy-123456', OPENAI_API_KEY: 'sk-readme-official-123456', AZURE_OPENAI_API_KEY: 'azure-readme-123456' },
       });
       expect(run.stderr).toBe('');
       // Nothing went to the official API: the only upstream reached is the local one.
