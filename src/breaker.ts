@@ -1,6 +1,7 @@
 /** Circuit state of one endpoint. */
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
+/** Options of each endpoint's circuit breaker. */
 export interface BreakerOptions {
   /** Consecutive failover-class failures (502/503/504, connection errors, timeouts) that open it. @default 1 */
   failureThreshold?: number | undefined;

@@ -27,7 +27,6 @@ const kDerive = Symbol('resilient-openai.derive');
 /** Keys of `withOptions()` that can apply to every endpoint, request by request. */
 const PER_REQUEST_KEYS = new Set(['timeout', 'maxRetries', 'defaultHeaders', 'defaultQuery', 'fetchOptions']);
 
-type PromiseOrValue<T> = T | Promise<T>;
 type RequestInput = Parameters<OpenAI['request']>[0];
 
 function prepare(options: ResilientOptions | undefined): { clientOptions: ClientOptions; derivation: Derivation } {
@@ -157,7 +156,8 @@ export class ResilientOpenAI extends OpenAI {
   }
 
   /** `await using client = new ResilientOpenAI()` closes it at the end of the scope. */
-  async [Symbol.asyncDispose](): Promise<void> {
+  [Symbol.asyncDispose](): Promise<void> {
     this.close();
+    return Promise.resolve();
   }
 }

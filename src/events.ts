@@ -67,15 +67,15 @@ export interface BreakerEvent {
 /** Events emitted by `ResilientOpenAI`; listen with `client.on(name, listener)`. */
 export interface ResilientEvents {
   /** Traffic moved to another endpoint. */
-  switched: (event: SwitchedEvent) => void;
+  switched: (event: SwitchedEvent) => unknown;
   /** An endpoint's breaker changed state. */
-  breaker: (event: BreakerEvent) => void;
+  breaker: (event: BreakerEvent) => unknown;
   /** An endpoint that was down is up again. */
-  recovered: (event: RecoveredEvent) => void;
+  recovered: (event: RecoveredEvent) => unknown;
   /** A call is about to try again (after a wait, or at once on failover). */
-  retry: (event: RetryEvent) => void;
+  retry: (event: RetryEvent) => unknown;
   /** A probe of the primary finished. */
-  healthcheck: (event: HealthCheckEvent) => void;
+  healthcheck: (event: HealthCheckEvent) => unknown;
 }
 
 /** Names of the events of {@link ResilientEvents}. */
@@ -116,7 +116,7 @@ export class SafeEmitter {
 
   #guard(event: string, listener: Listener): Listener {
     let byEvent = this.#guards.get(listener);
-    if (!byEvent) this.#guards.set(listener, (byEvent = new Map()));
+    if (!byEvent) this.#guards.set(listener, (byEvent = new Map<string, Listener>()));
     let guard = byEvent.get(event);
     if (!guard) {
       guard = (payload: unknown) => {

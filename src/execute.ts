@@ -88,7 +88,10 @@ export async function execute(
   const override = readFailoverOverride(options.headers);
   const request = { method: options.method, path: options.path, body: options.body };
   const { failover } = core;
-  const pinned = override ? override === 'deny' : failover.staysOnEndpoint ? failover.staysOnEndpoint(request) : isStatefulRequest(request);
+  const pinned =
+    override ? override === 'deny'
+    : failover.staysOnEndpoint ? failover.staysOnEndpoint(request)
+    : isStatefulRequest(request);
   const leftBehind = new Set<Endpoint>();
   let route: Route | undefined;
   // Where the next attempt goes, chosen (and any half-open slot reserved) before the wait.
@@ -167,7 +170,14 @@ export async function execute(
         if (Date.now() + delayMs >= deadlineAt) return false;
         reserved = next ? { endpoint: next, trial: false } : router.route(leftBehind);
         const target = reserved.endpoint.name;
-        log('attempt %d on %s failed (%s); retrying on %s in %dms', attemptNumber, route!.endpoint.name, describeError(error, secrets), target, delayMs);
+        log(
+          'attempt %d on %s failed (%s); retrying on %s in %dms',
+          attemptNumber,
+          route!.endpoint.name,
+          describeError(error, secrets),
+          target,
+          delayMs,
+        );
         emitter.emit('retry', { endpoint: target, attempt: attemptNumber, delayMs, error });
         if (delayMs > 0) {
           try {

@@ -13,7 +13,15 @@ export {
   type RetryOptions,
   type RetryPolicy,
 } from './policy.js';
-export type { FallbackInput, FallbackOptions, HealthCheckOptions, ModelMap, ResilientOptions, TimeoutOptions } from './options.js';
+export type {
+  FallbackInput,
+  FallbackOptions,
+  HealthCheckOptions,
+  ModelMap,
+  NamedClient,
+  ResilientOptions,
+  TimeoutOptions,
+} from './options.js';
 export type {
   BreakerEvent,
   EventName,

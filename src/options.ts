@@ -10,7 +10,7 @@ import {
 } from './policy.js';
 
 /** Default base URL of an options fallback: the official API. */
-export const OFFICIAL_BASE_URL = 'https://api.openai.com/v1';
+const OFFICIAL_BASE_URL = 'https://api.openai.com/v1';
 
 /**
  * Model names as one endpoint knows them: a map from the name the caller uses, or a function.
@@ -18,10 +18,26 @@ export const OFFICIAL_BASE_URL = 'https://api.openai.com/v1';
  */
 export type ModelMap = Readonly<Record<string, string>> | ((model: string) => string);
 
-/** A fallback given as client options; `name` labels it in events and status. */
-export type FallbackOptions = ClientOptions & { name?: string | undefined; models?: ModelMap | undefined };
+/** A fallback given as client options. */
+export interface FallbackOptions extends ClientOptions {
+  /** Name in events and status. @default 'fallback', 'fallback-2', … */
+  name?: string | undefined;
+  /** Model names as this endpoint knows them. */
+  models?: ModelMap | undefined;
+}
+
+/** A ready client with a name of your choosing. */
+export interface NamedClient {
+  /** Name in events and status. */
+  name: string;
+  /** A ready `OpenAI` or `AzureOpenAI` instance, used as it is. */
+  client: OpenAI;
+  /** Model names as this endpoint knows them. */
+  models?: ModelMap | undefined;
+}
+
 /** A fallback: client options, a ready `OpenAI`/`AzureOpenAI` instance, or a named instance. */
-export type FallbackInput = FallbackOptions | OpenAI | { name: string; client: OpenAI; models?: ModelMap | undefined };
+export type FallbackInput = FallbackOptions | OpenAI | NamedClient;
 
 /** Bounds that turn hung or slow upstreams into prompt failovers. */
 export interface TimeoutOptions {
@@ -90,8 +106,8 @@ export interface NormalizedOptions {
   secrets: unknown[];
 }
 
-export const healthDefaults = { intervalMs: 300_000, timeoutMs: 10_000 } as const;
-export const timeoutDefaults = { requestMs: 120_000, streamHeadersMs: 20_000, deadlineMs: 300_000 } as const;
+const healthDefaults = { intervalMs: 300_000, timeoutMs: 10_000 } as const;
+const timeoutDefaults = { requestMs: 120_000, streamHeadersMs: 20_000, deadlineMs: 300_000 } as const;
 
 const OWN_KEYS = ['name', 'fallback', 'retry', 'failover', 'healthCheck', 'breaker', 'timeouts', 'models'] as const;
 const MAX_TIMER = 2 ** 31 - 1;
@@ -113,14 +129,19 @@ function show(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
   if (typeof value === 'object') return `an object (${Object.keys(value).join(', ') || 'empty'})`;
-  return String(value);
+  if (typeof value === 'symbol') return 'a symbol';
+  return `${value as number | boolean | bigint | undefined}`;
 }
 
 function checkNumber(option: string, value: unknown, min: number, max = Number.POSITIVE_INFINITY, integer = true): void {
   if (value === undefined) return;
   const ok = typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max;
   if (!ok || (integer && !Number.isInteger(value))) {
-    fail(option, `${integer ? 'an integer' : 'a number'} ${max === Number.POSITIVE_INFINITY ? `>= ${min}` : `from ${min} to ${max}`}`, value);
+    fail(
+      option,
+      `${integer ? 'an integer' : 'a number'} ${max === Number.POSITIVE_INFINITY ? `>= ${min}` : `from ${min} to ${max}`}`,
+      value,
+    );
   }
 }
 
@@ -142,9 +163,11 @@ function isPolicy<T>(value: unknown, method: string): value is T {
 }
 
 function validateRetry(value: unknown): void {
-  if (value === undefined || isPolicy<RetryPolicy>(value, 'shouldRetry')) {
-    if (value && typeof (value as RetryPolicy).delayMs !== 'function') fail('retry.delayMs', 'a function', (value as RetryPolicy).delayMs);
-    checkNumber('retry.maxAttempts', (value as RetryPolicy | undefined)?.maxAttempts, 1, 100);
+  if (value === undefined) return;
+  if (isPolicy<RetryPolicy>(value, 'shouldRetry')) {
+    const { delayMs, maxAttempts } = value as { delayMs?: unknown; maxAttempts?: unknown };
+    if (typeof delayMs !== 'function') fail('retry.delayMs', 'a function', delayMs);
+    checkNumber('retry.maxAttempts', maxAttempts, 1, 100);
     return;
   }
   if (typeof value !== 'object' || value === null) fail('retry', 'an options object or a RetryPolicy', value);
@@ -163,7 +186,8 @@ function validateFailover(value: unknown): void {
   if (typeof value !== 'object' || value === null) fail('failover', 'an options object or a FailoverPolicy', value);
   const f = value as FailoverOptions;
   if (f.statuses !== undefined) checkStatuses('failover.statuses', f.statuses);
-  if (f.connectionErrors !== undefined && typeof f.connectionErrors !== 'boolean') fail('failover.connectionErrors', 'a boolean', f.connectionErrors);
+  if (f.connectionErrors !== undefined && typeof f.connectionErrors !== 'boolean')
+    fail('failover.connectionErrors', 'a boolean', f.connectionErrors);
   if (f.stateful !== undefined && f.stateful !== 'stay' && f.stateful !== 'failover' && typeof f.stateful !== 'function') {
     fail('failover.stateful', "'stay', 'failover' or a function", f.stateful);
   }
@@ -260,7 +284,9 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
       proxyFromEnv = true;
     }
   }
-  const usesOtherAuth = Boolean(primaryOptions.provider || primaryOptions.adminAPIKey || (primaryOptions as { workloadIdentity?: unknown }).workloadIdentity);
+  const usesOtherAuth = Boolean(
+    primaryOptions.provider || primaryOptions.adminAPIKey || (primaryOptions as { workloadIdentity?: unknown }).workloadIdentity,
+  );
   if (primaryOptions.apiKey === undefined && !usesOtherAuth) {
     // The official key never goes to a proxy that only the environment named.
     primaryOptions.apiKey = env('OPENAI_API_KEY_PRO') ?? (proxyFromEnv ? undefined : env('OPENAI_API_KEY'));
@@ -275,7 +301,9 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
 
   const primaryName = options.name ?? 'primary';
   if (typeof primaryName !== 'string' || !primaryName) fail('name', 'a non-empty string', primaryName);
-  const endpoints: EndpointSpec[] = [{ name: primaryName, client: new OpenAI(primaryOptions), models: options.models, timeout: options.timeout }];
+  const endpoints: EndpointSpec[] = [
+    { name: primaryName, client: new OpenAI(primaryOptions), models: options.models, timeout: options.timeout },
+  ];
   const secrets: unknown[] = [primaryOptions.apiKey, primaryOptions.adminAPIKey];
 
   const fallbackKey = env('OPENAI_API_KEY') ?? primaryOptions.apiKey;
@@ -291,13 +319,19 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
     endpoints.push(spec);
   });
 
-  const retry = isPolicy<RetryPolicy>(options.retry, 'shouldRetry') ? options.retry : createRetryPolicy((options.retry ?? {}) as RetryOptions);
+  const retry = isPolicy<RetryPolicy>(options.retry, 'shouldRetry') ? options.retry : createRetryPolicy(options.retry ?? {});
   const failover =
-    isPolicy<FailoverPolicy>(options.failover, 'shouldFailover') ? options.failover : createFailoverPolicy((options.failover ?? {}) as FailoverOptions);
+    isPolicy<FailoverPolicy>(options.failover, 'shouldFailover') ? options.failover : createFailoverPolicy(options.failover ?? {});
   return { primaryOptions, endpoints, retry, failover, healthCheck: health.cfg, healthTimer: health.timer, breaker, timeouts, secrets };
 }
 
-function toEndpoint(entry: unknown, option: string, defaultName: string, fallbackKey: ClientOptions['apiKey'], secrets: unknown[]): EndpointSpec {
+function toEndpoint(
+  entry: unknown,
+  option: string,
+  defaultName: string,
+  fallbackKey: ClientOptions['apiKey'],
+  secrets: unknown[],
+): EndpointSpec {
   const ownTimeout = (client: OpenAI) => (client.timeout === SDK_DEFAULT_TIMEOUT ? undefined : client.timeout);
   if (isClient(entry)) {
     secrets.push(entry.apiKey);

@@ -66,7 +66,7 @@ export interface FailoverOptions {
   stateful?: 'stay' | 'failover' | ((request: RequestInfo) => boolean) | undefined;
 }
 
-export const retryDefaults = {
+const retryDefaults = {
   initialDelayMs: 500,
   maxDelayMs: 8000,
   factor: 2,
@@ -75,14 +75,14 @@ export const retryDefaults = {
   connectionErrors: true,
 } as const;
 
-export const failoverDefaults = { statuses: [502, 503, 504], connectionErrors: true } as const;
+const failoverDefaults = { statuses: [502, 503, 504], connectionErrors: true } as const;
 
 export function statusOf(error: unknown): number | undefined {
   return error instanceof APIError && typeof error.status === 'number' ? error.status : undefined;
 }
 
 /** Connection failures and timeouts (APIConnectionTimeoutError extends APIConnectionError). */
-export function isConnectionError(error: unknown): boolean {
+function isConnectionError(error: unknown): boolean {
   return error instanceof APIConnectionError;
 }
 
@@ -103,7 +103,7 @@ function headerOf(error: unknown, name: string): string | null {
 }
 
 /** The wait the server asked for, in ms, or undefined. Reads `retry-after-ms`, then `Retry-After`. */
-export function serverRequestedDelay(error: unknown, now = Date.now()): number | undefined {
+function serverRequestedDelay(error: unknown, now = Date.now()): number | undefined {
   const ms = headerOf(error, 'retry-after-ms');
   if (ms) {
     const value = Number.parseFloat(ms);

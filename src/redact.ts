@@ -32,9 +32,7 @@ export class SecretSet {
       if (out.includes(secret)) out = out.split(secret).join('[redacted]');
     }
     // Bearer tokens and sk- style keys we were never told about (e.g. echoed by a proxy).
-    return out
-      .replace(/\b(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/g, '$1[redacted]')
-      .replace(/\bsk-[A-Za-z0-9_-]{8,}/g, 'sk-[redacted]');
+    return out.replace(/\b(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/g, '$1[redacted]').replace(/\bsk-[A-Za-z0-9_-]{8,}/g, 'sk-[redacted]');
   }
 }
 

@@ -5,7 +5,7 @@ import type { RequestDefaults, RequestOptions } from './execute.js';
 import type { Endpoint } from './router.js';
 
 /** Request header that overrides, for one call, whether it may fail over; never sent upstream. */
-export const FAILOVER_HEADER = 'x-resilient-failover';
+const FAILOVER_HEADER = 'x-resilient-failover';
 
 /** `'allow'`: the call may fail over; `'deny'`: it stays on the endpoint it started on. */
 export type FailoverOverride = 'allow' | 'deny';
@@ -19,7 +19,7 @@ export function readFailoverOverride(headers: unknown): FailoverOverride | undef
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
+  const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
 
@@ -36,7 +36,7 @@ function withModel(body: unknown, models: ModelMap | undefined): unknown {
   }
   if (models && body instanceof FormData && typeof body.get('model') === 'string') {
     const copy = new FormData();
-    body.forEach((value, key) => copy.append(key, key === "model" ? (mapModel(models, value) as string) : value));
+    body.forEach((value, key) => copy.append(key, key === 'model' ? (mapModel(models, value) as string) : value));
     return copy;
   }
   return body;
@@ -61,7 +61,7 @@ export function prepareAttempt(
   if (defaults.headers || hasOverride) {
     const headers = mergeHeaders(defaults.headers, options.headers);
     delete headers[FAILOVER_HEADER];
-    copy.headers = headers as RequestOptions['headers'];
+    copy.headers = headers;
   }
   if (defaults.query) copy.query = { ...defaults.query, ...(options.query as object | undefined) };
   if (defaults.fetchOptions) copy.fetchOptions = { ...defaults.fetchOptions, ...options.fetchOptions };
@@ -80,5 +80,5 @@ export function withFailover(mode: FailoverOverride, options?: PerRequestOptions
   if (mode !== 'allow' && mode !== 'deny') {
     throw new TypeError(`resilient-openai: expected the failover mode to be 'allow' or 'deny', got ${JSON.stringify(mode)}`);
   }
-  return { ...options, headers: mergeHeaders(options?.headers, { [FAILOVER_HEADER]: mode }) as PerRequestOptions['headers'] };
+  return { ...options, headers: mergeHeaders(options?.headers, { [FAILOVER_HEADER]: mode }) };
 }

@@ -3,7 +3,8 @@ import { IncompleteStreamError } from './errors.js';
 
 // Markers of a finished SSE stream: chat completions ([DONE], finish_reason), Responses API
 // (response.completed/incomplete/failed), assistants (event: done), and error events.
-const TERMINAL = /data: ?\[DONE\]|"finish_reason": ?"|response\.(?:completed|incomplete|failed)|^event: ?(?:done|error)\b|"type": ?"error"/m;
+const TERMINAL =
+  /data: ?\[DONE\]|"finish_reason": ?"|response\.(?:completed|incomplete|failed)|^event: ?(?:done|error)\b|"type": ?"error"/m;
 const MARKER_SPAN = 40;
 
 /** Finds a terminal event in text fed chunk by chunk, across chunk boundaries. */
@@ -23,10 +24,13 @@ class TerminalScanner {
 async function bounded<T>(work: Promise<T>, ms: number, controller: AbortController, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort();
-      reject(new APIConnectionTimeoutError({ message: `Timed out waiting for ${what}.` }));
-    }, Math.max(0, ms));
+    timer = setTimeout(
+      () => {
+        controller.abort();
+        reject(new APIConnectionTimeoutError({ message: `Timed out waiting for ${what}.` }));
+      },
+      Math.max(0, ms),
+    );
   });
   try {
     return await Promise.race([work, timeout]);

@@ -168,6 +168,9 @@ export class Router {
     this.#active = to;
     if (reason === 'recovered') log('%s available; switching back from %s', to.name, from.name);
     else log('%s unavailable, using %s (%s)', from.name, to.name, from.lastError ?? reason);
-    this.emitter.emit('switched', error === undefined ? { from: from.name, to: to.name, reason } : { from: from.name, to: to.name, reason, error });
+    this.emitter.emit(
+      'switched',
+      error === undefined ? { from: from.name, to: to.name, reason } : { from: from.name, to: to.name, reason, error },
+    );
   }
 }

@@ -43,7 +43,12 @@ export interface ResilientStatus {
   /** How long the last health check took. */
   lastCheckLatencyMs: number | null;
   /** Whether the health timer runs, and its interval. */
-  healthCheck: { enabled: boolean; intervalMs: number };
+  healthCheck: {
+    /** Whether the timer runs (false after `close()` or with `healthCheck: false`). */
+    enabled: boolean;
+    /** Time between probes. */
+    intervalMs: number;
+  };
   /** Every endpoint, in failover order. */
   endpoints: EndpointStatus[];
   /** Whether `close()` was called. */

@@ -85,7 +85,10 @@ describe('breakers in the client', () => {
     expect(results.filter((r) => r.choices[0]!.message.content === 'hello from primary')).toHaveLength(2);
     // Two successful trials close the breaker: traffic is back on the primary.
     expect(client.activeEndpoint).toBe('primary');
-    expect(events.switched.map((e) => `${e.from}->${e.to}:${e.reason}`)).toEqual(['primary->fallback:error', 'fallback->primary:recovered']);
+    expect(events.switched.map((e) => `${e.from}->${e.to}:${e.reason}`)).toEqual([
+      'primary->fallback:error',
+      'fallback->primary:recovered',
+    ]);
     expect(events.breaker.map((e) => `${e.endpoint}:${e.state}`)).toEqual(['primary:open', 'primary:half-open', 'primary:closed']);
   });
 

@@ -12,9 +12,7 @@ describe('events', () => {
       client.on('switched', () => {
         throw new Error('boom');
       });
-      client.on('switched', async () => {
-        throw new Error('async boom');
-      });
+      client.on('switched', () => Promise.reject(new Error('async boom')));
       client.on('switched', (e) => seen.push(e.to));
       primary.setFault({ kind: 'bad-gateway' });
       const completion = await client.chat.completions.create(chat);

@@ -3,7 +3,7 @@ import { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResilientOpenAI, type ResilientOptions } from '../src/index.js';
 import { chat, FALLBACK_KEY, PRIMARY_KEY, record, track, upstream } from './support/harness.js';
-import { refusedURL, type Fault, type Upstream } from './support/upstream.js';
+import { refusedURL, type Upstream } from './support/upstream.js';
 
 // Every fault against every kind of call, on real loopback servers. Each cell records what the
 // caller got, how many requests each upstream received and how many switches happened; the table
@@ -22,12 +22,32 @@ interface Scenario {
 }
 
 const SCENARIOS: Scenario[] = [
-  { fault: '502 HTML page', arrange: (p) => p.setFault({ kind: 'bad-gateway' }), expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry' } },
-  { fault: '503', arrange: (p) => p.setFault({ kind: 'status', status: 503 }), expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry' } },
-  { fault: '504', arrange: (p) => p.setFault({ kind: 'status', status: 504 }), expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry' } },
+  {
+    fault: '502 HTML page',
+    arrange: (p) => p.setFault({ kind: 'bad-gateway' }),
+    expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry' },
+  },
+  {
+    fault: '503',
+    arrange: (p) => p.setFault({ kind: 'status', status: 503 }),
+    expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry' },
+  },
+  {
+    fault: '504',
+    arrange: (p) => p.setFault({ kind: 'status', status: 504 }),
+    expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry' },
+  },
   { fault: 'refused port', arrange: () => refusedURL(), expected: { default: 'fallback · P- F1 · 1 switch, 1 retry' } },
-  { fault: 'reset before headers', arrange: (p) => p.setFault({ kind: 'reset' }), expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry' } },
-  { fault: 'hang before headers', arrange: (p) => p.setFault({ kind: 'hang' }), expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry' } },
+  {
+    fault: 'reset before headers',
+    arrange: (p) => p.setFault({ kind: 'reset' }),
+    expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry' },
+  },
+  {
+    fault: 'hang before headers',
+    arrange: (p) => p.setFault({ kind: 'hang' }),
+    expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry' },
+  },
   {
     fault: 'slow body',
     arrange: (p) => p.setFault({ kind: 'slow-body', ms: 400 }),
@@ -36,23 +56,40 @@ const SCENARIOS: Scenario[] = [
   {
     fault: 'cut SSE stream',
     arrange: (p) => p.queue({ kind: 'cut-stream', afterChunks: 1 }),
-    expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry', 'SSE stream': 'IncompleteStreamError · P1 F0', '.stream() helper': 'IncompleteStreamError · P1 F0' },
+    expected: {
+      default: 'fallback · P1 F1 · 1 switch, 1 retry',
+      'SSE stream': 'IncompleteStreamError · P1 F0',
+      '.stream() helper': 'IncompleteStreamError · P1 F0',
+    },
   },
   {
     fault: 'stream without [DONE]',
     arrange: (p) => p.queue({ kind: 'truncated-stream', afterChunks: 1 }),
-    expected: { default: 'primary · P1 F0', 'SSE stream': 'IncompleteStreamError · P1 F0', '.stream() helper': 'IncompleteStreamError · P1 F0' },
+    expected: {
+      default: 'primary · P1 F0',
+      'SSE stream': 'IncompleteStreamError · P1 F0',
+      '.stream() helper': 'IncompleteStreamError · P1 F0',
+    },
   },
-  { fault: '429 with Retry-After', arrange: (p) => p.queue({ kind: 'rate-limit', retryAfter: '0.02' }), expected: { default: 'primary · P2 F0 · 1 retry' } },
+  {
+    fault: '429 with Retry-After',
+    arrange: (p) => p.queue({ kind: 'rate-limit', retryAfter: '0.02' }),
+    expected: { default: 'primary · P2 F0 · 1 retry' },
+  },
   {
     fault: '500 burst then success',
     arrange: (p) => p.queue({ kind: 'status', status: 500 }, { kind: 'status', status: 500 }),
     expected: { default: 'primary · P3 F0 · 2 retries' },
   },
-  { fault: 'unknown host', arrange: async () => 'http://unknown-host.invalid/v1', expected: { default: 'fallback · P- F1 · 1 switch, 1 retry' } },
+  {
+    fault: 'unknown host',
+    arrange: () => Promise.resolve('http://unknown-host.invalid/v1'),
+    expected: { default: 'fallback · P- F1 · 1 switch, 1 retry' },
+  },
   {
     fault: 'flapping primary (3 calls)',
-    arrange: (p) => p.queue({ kind: 'bad-gateway' }, ...Array.from({ length: 2 }, () => ({ kind: 'delay', ms: 0 }) as Fault), { kind: 'bad-gateway' }),
+    arrange: (p) =>
+      p.queue({ kind: 'bad-gateway' }, ...Array.from({ length: 2 }, () => ({ kind: 'delay' as const, ms: 0 })), { kind: 'bad-gateway' }),
     calls: 3,
     expected: { default: 'fallback · P1 F3 · 1 switch, 1 retry' },
   },
@@ -78,7 +115,8 @@ async function call(client: ResilientOpenAI, kind: Kind): Promise<string> {
       return (await client.chat.completions.create(chat)).choices[0]!.message.content ?? '';
     case 'SSE stream': {
       let text = '';
-      for await (const chunk of await client.chat.completions.create({ ...chat, stream: true })) text += chunk.choices[0]?.delta?.content ?? '';
+      for await (const chunk of await client.chat.completions.create({ ...chat, stream: true }))
+        text += chunk.choices[0]?.delta?.content ?? '';
       return text;
     }
     case 'pagination': {
@@ -124,7 +162,12 @@ describe('fault matrix', () => {
         const fallback = await upstream('fallback');
         const replaced = await scenario.arrange(primary, fallback);
         const client = track(
-          new ResilientOpenAI({ apiKey: PRIMARY_KEY, baseURL: replaced ?? primary.url, fallback: { apiKey: FALLBACK_KEY, baseURL: fallback.url }, ...OPTIONS }),
+          new ResilientOpenAI({
+            apiKey: PRIMARY_KEY,
+            baseURL: replaced ?? primary.url,
+            fallback: { apiKey: FALLBACK_KEY, baseURL: fallback.url },
+            ...OPTIONS,
+          }),
         );
         const events = record(client);
         let outcome = '';
@@ -135,7 +178,10 @@ describe('fault matrix', () => {
         }
         await new Promise((r) => setImmediate(r));
         const counted = (n: number, one: string, many: string) => (n ? [`${n} ${n > 1 ? many : one}`] : []);
-        const eventsSeen = [...counted(events.switched.length, 'switch', 'switches'), ...counted(events.retry.length, 'retry', 'retries')].join(', ');
+        const eventsSeen = [
+          ...counted(events.switched.length, 'switch', 'switches'),
+          ...counted(events.retry.length, 'retry', 'retries'),
+        ].join(', ');
         const cell = `${outcome} · P${replaced ? '-' : primary.count()} F${fallback.count()}${eventsSeen ? ` · ${eventsSeen}` : ''}`;
         results.set(`${scenario.fault}|${kind}`, cell);
         expect(unhandled).toEqual([]);
@@ -158,7 +204,11 @@ describe('fault matrix', () => {
     const start = '<!-- fault-matrix:start -->\n';
     const end = '\n<!-- fault-matrix:end -->';
     const table = render();
-    const expectedTable = [`| Fault | ${KINDS.join(' | ')} |`, `|---|${KINDS.map(() => '---').join('|')}|`, ...SCENARIOS.map((s) => `| ${s.fault} | ${KINDS.map((k) => s.expected[k] ?? s.expected.default).join(' | ')} |`)].join('\n');
+    const expectedTable = [
+      `| Fault | ${KINDS.join(' | ')} |`,
+      `|---|${KINDS.map(() => '---').join('|')}|`,
+      ...SCENARIOS.map((s) => `| ${s.fault} | ${KINDS.map((k) => s.expected[k] ?? s.expected.default).join(' | ')} |`),
+    ].join('\n');
     if (process.env.UPDATE_FAULT_MATRIX) {
       const before = readme.slice(0, readme.indexOf(start) + start.length);
       writeFileSync(readmeURL, before + expectedTable + readme.slice(readme.indexOf(end)));

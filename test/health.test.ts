@@ -53,7 +53,10 @@ describe('health timer', () => {
     await nextCheck(events);
     expect(primary.count('/models')).toBe(3);
     expect(client.activeEndpoint).toBe('primary');
-    expect(events.switched.map((e) => `${e.from}->${e.to}:${e.reason}`)).toEqual(['primary->fallback:error', 'fallback->primary:recovered']);
+    expect(events.switched.map((e) => `${e.from}->${e.to}:${e.reason}`)).toEqual([
+      'primary->fallback:error',
+      'fallback->primary:recovered',
+    ]);
     expect(events.recovered).toEqual([{ endpoint: 'primary', downtimeMs: expect.any(Number) }]);
     expect(events.recovered[0]!.downtimeMs).toBeGreaterThanOrEqual(0);
     const status = client.getStatus();
@@ -154,7 +157,10 @@ describe('process lifetime', () => {
       new ResilientOpenAI({ apiKey: 'sk-x-123456', baseURL: 'http://127.0.0.1:9/v1', healthCheck: { intervalMs: 100 } });
       console.log('created');
     `;
-    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 15_000, encoding: 'utf8' });
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      timeout: 15_000,
+      encoding: 'utf8',
+    });
     expect(result.stdout).toContain('created');
     expect(result.signal).toBeNull();
     expect(result.status).toBe(0);

@@ -30,7 +30,10 @@ describe('option validation at construction', () => {
     [{ baseURL: 'not a url' }, /`baseURL` to be an absolute http\(s\) URL, got a malformed URL/],
     [{ fallback: 42 as never }, /`fallback` to be client options or an OpenAI instance, got 42/],
     [{ fallback: [{ baseURL: 'nope' }] }, /`fallback\[0\]\.baseURL`/],
-    [{ fallback: [{ name: 'primary', baseURL: 'http://a/v1' }] }, /`fallback\[0\]\.name` to be a name no other endpoint has, got "primary"/],
+    [
+      { fallback: [{ name: 'primary', baseURL: 'http://a/v1' }] },
+      /`fallback\[0\]\.name` to be a name no other endpoint has, got "primary"/,
+    ],
     [{ fallback: { name: 'x', client: {} as never } }, /`fallback\.client` to be an OpenAI instance/],
     [{ breaker: { failureThreshold: 0 } }, /`breaker\.failureThreshold` to be an integer from 1 to 1000, got 0/],
     [{ breaker: { failureRate: 1.5 } }, /`breaker\.failureRate` to be a number from 0\.01 to 1, got 1\.5/],

@@ -23,7 +23,16 @@ beforeAll(async () => {
   writeFileSync(
     `${dir}tsconfig.json`,
     JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: true, noEmit: true, types: ['node'], lib: ['ES2022', 'DOM', 'ESNext.Disposable'] },
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        skipLibCheck: true,
+        noEmit: true,
+        types: ['node'],
+        lib: ['ES2022', 'DOM', 'ESNext.Disposable'],
+      },
       include: ['*.ts'],
     }),
   );
@@ -39,20 +48,32 @@ describe('README snippets', () => {
   });
 
   it('type-check', () => {
-    const tsc = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${dir}tsconfig.json`], { encoding: 'utf8', timeout: 60_000 });
+    const tsc = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${dir}tsconfig.json`], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(tsc.stdout + tsc.stderr).toBe('');
     expect(tsc.status).toBe(0);
   });
 
   blocks.forEach((code, i) => {
-    it(`snippet ${i + 1} runs and exits by itself: ${code.split('\n').find((l) => l && !l.startsWith('import'))?.slice(0, 60)}`, async () => {
+    it(`snippet ${i + 1} runs and exits by itself: ${code
+      .split('\n')
+      .find((l) => l && !l.startsWith('import'))
+      ?.slice(0, 60)}`, async () => {
       const before = primary.count();
       // Asynchronous: the upstream lives in this process and must keep answering.
       const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', files[i]!], {
         encoding: 'utf8',
         timeout: 20_000,
         cwd: root,
-        env: { ...process.env, OPENAI_BASE_URL_PRO: primary.url, OPENAI_API_KEY_PRO: 'sk-readme-proxy-123456', OPENAI_API_KEY: 'sk-readme-official-123456', AZURE_OPENAI_API_KEY: 'azure-readme-123456' },
+        env: {
+          ...process.env,
+          OPENAI_BASE_URL_PRO: primary.url,
+          OPENAI_API_KEY_PRO: 'sk-readme-proxy-123456',
+          OPENAI_API_KEY: 'sk-readme-official-123456',
+          AZURE_OPENAI_API_KEY: 'azure-readme-123456',
+        },
       });
       expect(run.stderr).toBe('');
       // Nothing went to the official API: the only upstream reached is the local one.

@@ -1,4 +1,12 @@
-import { APIConnectionError, APIConnectionTimeoutError, APIUserAbortError, AuthenticationError, InternalServerError, RateLimitError, toStreamingFile } from 'openai';
+import {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIUserAbortError,
+  AuthenticationError,
+  InternalServerError,
+  RateLimitError,
+  toStreamingFile,
+} from 'openai';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { getAttemptErrors, ResilientOpenAI } from '../src/index.js';
@@ -27,7 +35,14 @@ describe('default policy: failover', () => {
   it('refused connection and unknown host fail over', async () => {
     const fallback = await upstream('fallback');
     for (const baseURL of [await refusedURL(), 'http://no-such-host.invalid/v1']) {
-      const client = track(new ResilientOpenAI({ apiKey: PRIMARY_KEY, baseURL, fallback: { apiKey: 'sk-f-123456', baseURL: fallback.url }, healthCheck: false }));
+      const client = track(
+        new ResilientOpenAI({
+          apiKey: PRIMARY_KEY,
+          baseURL,
+          fallback: { apiKey: 'sk-f-123456', baseURL: fallback.url },
+          healthCheck: false,
+        }),
+      );
       const events: unknown[] = [];
       client.on('switched', (e) => events.push(e.error));
       const completion = await client.chat.completions.create(chat);
@@ -94,7 +109,9 @@ describe('default policy: failover', () => {
 
   it('no fallback (empty list): a 502 is retried with backoff on the only endpoint', async () => {
     const primary = await upstream('primary');
-    const client = track(new ResilientOpenAI({ apiKey: PRIMARY_KEY, baseURL: primary.url, fallback: [], healthCheck: false, retry: { initialDelayMs: 1 } }));
+    const client = track(
+      new ResilientOpenAI({ apiKey: PRIMARY_KEY, baseURL: primary.url, fallback: [], healthCheck: false, retry: { initialDelayMs: 1 } }),
+    );
     primary.queue({ kind: 'bad-gateway' });
     expect((await client.chat.completions.create(chat)).choices[0]!.message.content).toBe('hello from primary');
     expect(primary.count()).toBe(2);
@@ -108,7 +125,10 @@ describe('default policy: failover', () => {
       new ResilientOpenAI({
         apiKey: PRIMARY_KEY,
         baseURL: primary.url,
-        fallback: [{ name: 'second', apiKey: 'sk-2-123456', baseURL: second.url }, { name: 'third', apiKey: 'sk-3-123456', baseURL: third.url }],
+        fallback: [
+          { name: 'second', apiKey: 'sk-2-123456', baseURL: second.url },
+          { name: 'third', apiKey: 'sk-3-123456', baseURL: third.url },
+        ],
         healthCheck: false,
       }),
     );
@@ -118,7 +138,11 @@ describe('default policy: failover', () => {
     second.setFault({ kind: 'reset' });
     expect((await client.chat.completions.create(chat)).choices[0]!.message.content).toBe('hello from third');
     expect(switched).toEqual(['primary->second', 'second->third']);
-    expect(client.getStatus().endpoints.map((e) => [e.name, e.available])).toEqual([['primary', false], ['second', false], ['third', true]]);
+    expect(client.getStatus().endpoints.map((e) => [e.name, e.available])).toEqual([
+      ['primary', false],
+      ['second', false],
+      ['third', true],
+    ]);
   });
 });
 
@@ -214,7 +238,7 @@ describe('default policy: retries on the same endpoint', () => {
   it('a streaming upload body is never re-sent: the error surfaces', async () => {
     const { client, primary, fallback } = await setup();
     primary.setFault({ kind: 'bad-gateway' });
-    const file = await toStreamingFile(Readable.from([Buffer.from('stream-audio')]), 'clip.wav');
+    const file = toStreamingFile(Readable.from([Buffer.from('stream-audio')]), 'clip.wav');
     const error = await client.audio.transcriptions.create({ model: 'whisper-1', file }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InternalServerError);
     expect(primary.count()).toBe(1);

@@ -95,7 +95,11 @@ describe('SDK features through ResilientOpenAI with the primary failing over', (
     for await (const batch of client.batches.list()) ids.push(batch.id);
     expect(ids).toEqual(['batch_1', 'batch_2', 'batch_3', 'batch_4', 'batch_5']);
     expect(fallback.count('/batches')).toBe(3);
-    expect(fallback.requests.filter((r) => r.path.endsWith('/batches')).map((r) => r.query.after)).toEqual([undefined, 'batch_2', 'batch_4']);
+    expect(fallback.requests.filter((r) => r.path.endsWith('/batches')).map((r) => r.query.after)).toEqual([
+      undefined,
+      'batch_2',
+      'batch_4',
+    ]);
     expect(primary.count('/batches')).toBe(0);
   });
 
@@ -108,7 +112,6 @@ describe('SDK features through ResilientOpenAI with the primary failing over', (
     await expect(first.getNextPage()).rejects.toMatchObject({ status: 502 });
     expect(primary.count('/batches')).toBe(4);
     expect(fallback.count('/batches')).toBe(0);
-
 
     const fresh = await setup();
     const allowed = await fresh.client.batches.list({}, withFailover('allow'));
@@ -127,7 +130,10 @@ describe('SDK features through ResilientOpenAI with the primary failing over', (
     expect(await stream.finalContent()).toBe('hello from fallback');
     const parsed = await client.chat.completions.parse({
       ...chat,
-      response_format: { type: 'json_schema', json_schema: { name: 'a', schema: { type: 'object', properties: { answer: { type: 'string' } } } } },
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: 'a', schema: { type: 'object', properties: { answer: { type: 'string' } } } },
+      },
     });
     expect(parsed.choices[0]!.message.parsed).toEqual({ answer: 'hello from fallback' });
     const runner = client.chat.completions.runTools({
@@ -153,7 +159,10 @@ describe('SDK features through ResilientOpenAI with the primary failing over', (
 
   it('a toFile upload to a stateless endpoint is re-sent on the fallback', async () => {
     const { client, primary, fallback } = await failing();
-    const result = await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(Buffer.from('RIFF-audio'), 'clip.wav') });
+    const result = await client.audio.transcriptions.create({
+      model: 'whisper-1',
+      file: await toFile(Buffer.from('RIFF-audio'), 'clip.wav'),
+    });
     expect(result.text).toBe('transcribed clip.wav (10 bytes) by fallback');
     expect(primary.count('/audio/transcriptions')).toBe(1);
     expect(fallback.requests[0]!.body).toContain('RIFF-audio');
@@ -192,7 +201,9 @@ describe('SDK features through ResilientOpenAI with the primary failing over', (
     // An upstream that sends one chunk and then keeps the stream open.
     const open = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'first' }, finish_reason: null }] })}\n\n`);
+      res.write(
+        `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'first' }, finish_reason: null }] })}\n\n`,
+      );
     }).listen(0, '127.0.0.1');
     track({ close: () => (open.closeAllConnections(), open.close()) });
     await once(open, 'listening');

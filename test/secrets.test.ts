@@ -20,7 +20,13 @@ describe('secrets never leak', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', script], {
       encoding: 'utf8',
       timeout: 30_000,
-      env: { ...process.env, DEBUG: 'resilient-openai', DEBUG_COLORS: 'no', TEST_PRIMARY_KEY: PRIMARY_KEY, TEST_FALLBACK_KEY: FALLBACK_KEY },
+      env: {
+        ...process.env,
+        DEBUG: 'resilient-openai',
+        DEBUG_COLORS: 'no',
+        TEST_PRIMARY_KEY: PRIMARY_KEY,
+        TEST_FALLBACK_KEY: FALLBACK_KEY,
+      },
     });
     expect(result.status, result.stderr).toBe(0);
     const logs = result.stderr;

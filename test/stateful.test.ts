@@ -53,7 +53,9 @@ describe('stateful calls stay on their endpoint', () => {
   it('responses.create with previous_response_id stays; without it, it fails over', async () => {
     const { client, primary, fallback } = await setup({ breaker: { failureThreshold: 10 } });
     primary.setFault({ kind: 'bad-gateway' });
-    await expect(client.responses.create({ model: 'gpt-test', input: 'more', previous_response_id: 'resp_1' })).rejects.toMatchObject({ status: 502 });
+    await expect(client.responses.create({ model: 'gpt-test', input: 'more', previous_response_id: 'resp_1' })).rejects.toMatchObject({
+      status: 502,
+    });
     expect(fallback.count()).toBe(0);
     expect((await client.responses.create({ model: 'gpt-test', input: 'hi' })).output_text).toBe('hello from fallback');
   });
@@ -65,7 +67,9 @@ describe('stateful calls stay on their endpoint', () => {
     expect(fallback.count('/batches')).toBe(1);
 
     const seen: string[] = [];
-    const custom = await setup({ failover: { stateful: (request) => (seen.push(`${request.method} ${request.path}`), request.path === '/chat/completions') } });
+    const custom = await setup({
+      failover: { stateful: (request) => (seen.push(`${request.method} ${request.path}`), request.path === '/chat/completions') },
+    });
     custom.primary.setFault({ kind: 'bad-gateway' });
     await expect(custom.client.chat.completions.create(chat)).rejects.toMatchObject({ status: 502 });
     expect(custom.fallback.count()).toBe(0);
@@ -112,7 +116,11 @@ describe('per-endpoint model mapping', () => {
   });
 
   it('rejects a bad map at construction', () => {
-    expect(() => new ResilientOpenAI({ apiKey: 'sk-x-123456', healthCheck: false, models: { a: '' } })).toThrow(/`models\["a"\]` to be a non-empty model name, got ""/);
-    expect(() => new ResilientOpenAI({ apiKey: 'sk-x-123456', healthCheck: false, fallback: { models: 5 as never } })).toThrow(/`fallback\.models` to be a map of model names or a function, got 5/);
+    expect(() => new ResilientOpenAI({ apiKey: 'sk-x-123456', healthCheck: false, models: { a: '' } })).toThrow(
+      /`models\["a"\]` to be a non-empty model name, got ""/,
+    );
+    expect(() => new ResilientOpenAI({ apiKey: 'sk-x-123456', healthCheck: false, fallback: { models: 5 as never } })).toThrow(
+      /`fallback\.models` to be a map of model names or a function, got 5/,
+    );
   });
 });

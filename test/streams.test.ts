@@ -54,7 +54,10 @@ describe('streams that tell the truth', () => {
   it('a stream with finish_reason but no [DONE] is complete', async () => {
     const { client, primary } = await setup();
     primary.queue({ kind: 'no-done' });
-    expect(await collect(await client.chat.completions.create({ ...chat, stream: true }))).toEqual({ text: 'hello from primary', error: undefined });
+    expect(await collect(await client.chat.completions.create({ ...chat, stream: true }))).toEqual({
+      text: 'hello from primary',
+      error: undefined,
+    });
   });
 
   it('a Responses stream without response.completed raises IncompleteStreamError through the helper', async () => {
@@ -77,6 +80,9 @@ describe('streams that tell the truth', () => {
   it('a slow stream that keeps sending is not cut', async () => {
     const { client, primary } = await setup({ timeouts: { requestMs: 100, streamHeadersMs: 100 } });
     primary.queue({ kind: 'slow-body', ms: 60 });
-    expect(await collect(await client.chat.completions.create({ ...chat, stream: true }))).toEqual({ text: 'hello from primary', error: undefined });
+    expect(await collect(await client.chat.completions.create({ ...chat, stream: true }))).toEqual({
+      text: 'hello from primary',
+      error: undefined,
+    });
   });
 });

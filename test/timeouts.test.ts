@@ -40,7 +40,12 @@ describe('hung and slow upstreams', () => {
   });
 
   it('the per-call deadline bounds all attempts and waits together', async () => {
-    const { client, primary, fallback } = await setup({ fallback: [], timeouts: { deadlineMs: 300 }, retry: { initialDelayMs: 100, maxDelayMs: 100, jitter: 0 }, maxRetries: 50 });
+    const { client, primary, fallback } = await setup({
+      fallback: [],
+      timeouts: { deadlineMs: 300 },
+      retry: { initialDelayMs: 100, maxDelayMs: 100, jitter: 0 },
+      maxRetries: 50,
+    });
     void fallback;
     primary.setFault({ kind: 'status', status: 500 });
     const started = Date.now();

@@ -22,7 +22,8 @@ describe('public types', () => {
     const client = new ResilientOpenAI({ apiKey: 'sk-types-123456', healthCheck: false });
     const asOpenAI: OpenAI = client;
     expectTypeOf(client).toMatchTypeOf<OpenAI>();
-    expectTypeOf(asOpenAI.chat.completions.create).toBeFunction();
+    expectTypeOf<typeof asOpenAI.chat.completions.create>().toBeFunction();
+    expect(asOpenAI).toBe(client);
     // Never called: only its type matters (a call would go to the network).
     const create = () => client.chat.completions.create({ model: 'm', messages: [] });
     expectTypeOf(create).returns.resolves.toHaveProperty('choices');

@@ -117,11 +117,7 @@ describe('fake upstream: routes', () => {
     for await (const b of client.batches.list()) batches.push(b.id);
     expect(batches).toEqual(['batch_1', 'batch_2', 'batch_3', 'batch_4', 'batch_5']);
     expect(up.count('/batches')).toBe(3);
-    expect(up.requests.filter((r) => r.path.endsWith('/batches')).map((r) => r.query.after)).toEqual([
-      undefined,
-      'batch_2',
-      'batch_4',
-    ]);
+    expect(up.requests.filter((r) => r.path.endsWith('/batches')).map((r) => r.query.after)).toEqual([undefined, 'batch_2', 'batch_4']);
   });
 
   it('custom route, 404, x-test-status', async () => {
@@ -130,9 +126,7 @@ describe('fake upstream: routes', () => {
     const nf = await client.get('/nope').catch((e: unknown) => e);
     expect(nf).toBeInstanceOf(OpenAI.NotFoundError);
     expect((nf as InstanceType<typeof OpenAI.APIError>).code).toBe('not_found');
-    const bad = await client.chat.completions
-      .create(chat, { headers: { 'x-test-status': '400' } })
-      .catch((e: unknown) => e);
+    const bad = await client.chat.completions.create(chat, { headers: { 'x-test-status': '400' } }).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
     expect((bad as InstanceType<typeof OpenAI.APIError>).requestID).toBe('req_c_3');
   });

@@ -23,7 +23,10 @@ function h(tag, props = {}, ...children) {
 
 const STATE_ICON = { closed: '●', 'half-open': '◐', open: '○' };
 const duration = (ms) =>
-  ms === null || ms === undefined ? '—' : ms < 1000 ? `${ms} ms` : ms < 60_000 ? `${+(ms / 1000).toFixed(1)} s` : `${+(ms / 60_000).toFixed(1)} min`;
+  ms === null || ms === undefined ? '—'
+  : ms < 1000 ? `${ms} ms`
+  : ms < 60_000 ? `${+(ms / 1000).toFixed(1)} s`
+  : `${+(ms / 60_000).toFixed(1)} min`;
 const clock = (iso) => h('time', { datetime: iso, title: new Date(iso).toLocaleString(), text: new Date(iso).toLocaleTimeString() });
 function ago(iso) {
   if (!iso) return 'never';
@@ -37,19 +40,32 @@ function ago(iso) {
 const fact = (label, value, cls) => h('div', { class: cls }, h('dt', { text: label }), h('dd', { text: value }));
 
 function card(e) {
-  return h('article', { class: 'card', 'data-endpoint': e.name, 'data-state': e.state, 'data-active': String(e.active) },
-    h('div', { class: 'card-head' },
+  return h(
+    'article',
+    { class: 'card', 'data-endpoint': e.name, 'data-state': e.state, 'data-active': String(e.active) },
+    h(
+      'div',
+      { class: 'card-head' },
       h('h3', { text: e.name }),
       e.active ? h('span', { class: 'badge active', text: 'ACTIVE' }) : null,
-      h('span', { class: `badge state-${e.state}`, 'data-role': 'state', title: 'Circuit breaker state' },
-        h('span', { 'aria-hidden': 'true', text: STATE_ICON[e.state] ?? '?' }), `Breaker ${e.state}`)),
+      h(
+        'span',
+        { class: `badge state-${e.state}`, 'data-role': 'state', title: 'Circuit breaker state' },
+        h('span', { 'aria-hidden': 'true', text: STATE_ICON[e.state] ?? '?' }),
+        `Breaker ${e.state}`,
+      ),
+    ),
     h('p', { class: 'url', text: e.baseURL }),
-    h('dl', { class: 'facts' },
+    h(
+      'dl',
+      { class: 'facts' },
       fact('Consecutive failures', String(e.consecutiveFailures)),
       fact('Latency', duration(e.latencyMs)),
       fact('Last success', ago(e.lastSuccessAt)),
       fact('Down since', e.downSince ? ago(e.downSince) : '—'),
-      fact('Last error', e.lastError ? `${e.lastError} (${ago(e.lastFailureAt)})` : 'none', e.lastError ? 'wide error' : 'wide')));
+      fact('Last error', e.lastError ? `${e.lastError} (${ago(e.lastFailureAt)})` : 'none', e.lastError ? 'wide error' : 'wide'),
+    ),
+  );
 }
 
 function renderStatus() {
@@ -71,30 +87,42 @@ function renderStatus() {
   $('summary-title').textContent = title;
   $('summary-detail').textContent = detail;
   $('endpoints').replaceChildren(...s.endpoints.map(card));
-  const timer = s.healthCheck.enabled ? `The health timer probes ${primary.name} every ${duration(s.healthCheck.intervalMs)}.` : 'The health timer is off.';
+  const timer =
+    s.healthCheck.enabled ?
+      `The health timer probes ${primary.name} every ${duration(s.healthCheck.intervalMs)}.`
+    : 'The health timer is off.';
   $('checks-interval').textContent = `${timer} Last check: ${ago(s.lastCheckedAt)}.`;
 }
 
 function timelineItem(ev) {
   const meta = (...parts) => h('span', { class: 'meta' }, clock(ev.at), ...parts.map((p) => ` · ${p}`));
   if (ev.type === 'switched') {
-    return h('li', { 'data-id': ev.id, 'data-type': ev.type, 'data-from': ev.from, 'data-to': ev.to, 'data-reason': ev.reason },
+    return h(
+      'li',
+      { 'data-id': ev.id, 'data-type': ev.type, 'data-from': ev.from, 'data-to': ev.to, 'data-reason': ev.reason },
       h('span', { class: 'what' }, ev.from, h('span', { class: 'arrow', 'aria-label': 'to', text: '→' }), ev.to),
-      meta(`reason: ${ev.reason}${ev.error ? ` (${ev.error})` : ''}`));
+      meta(`reason: ${ev.reason}${ev.error ? ` (${ev.error})` : ''}`),
+    );
   }
   if (ev.type === 'recovered') {
-    return h('li', { 'data-id': ev.id, 'data-type': ev.type },
-      h('span', { class: 'what', text: `${ev.endpoint} recovered` }), meta(`down for ${duration(ev.downtimeMs)}`));
+    return h(
+      'li',
+      { 'data-id': ev.id, 'data-type': ev.type },
+      h('span', { class: 'what', text: `${ev.endpoint} recovered` }),
+      meta(`down for ${duration(ev.downtimeMs)}`),
+    );
   }
-  return h('li', { 'data-id': ev.id, 'data-type': ev.type },
-    `${ev.endpoint} breaker ${ev.previous} → ${ev.state}`, meta());
+  return h('li', { 'data-id': ev.id, 'data-type': ev.type }, `${ev.endpoint} breaker ${ev.previous} → ${ev.state}`, meta());
 }
 
 function checkItem(ev) {
-  return h('li', { 'data-id': ev.id, 'data-ok': String(ev.ok) },
+  return h(
+    'li',
+    { 'data-id': ev.id, 'data-ok': String(ev.ok) },
     clock(ev.at),
     h('span', { class: `badge ${ev.ok ? 'ok' : 'failed'}`, text: ev.ok ? '✓ OK' : `✕ Failed${ev.error ? ` (${ev.error})` : ''}` }),
-    h('span', { class: 'latency', text: duration(ev.latencyMs) }));
+    h('span', { class: 'latency', text: duration(ev.latencyMs) }),
+  );
 }
 
 // Newest first. Only new entries are inserted, so screen readers announce just those.
@@ -211,7 +239,10 @@ form.addEventListener('submit', async (event) => {
       result.textContent = `${time} · ${message}`;
     } else {
       result.dataset.result = 'error';
-      const hint = res.status === 401 ? 'Not authorized: ' : res.status === 429 ? 'Rate limited: ' : '';
+      const hint =
+        res.status === 401 ? 'Not authorized: '
+        : res.status === 429 ? 'Rate limited: '
+        : '';
       result.textContent = `${time} · ${hint}${message} (HTTP ${res.status})`;
     }
   } catch {

@@ -1,3 +1,8 @@
 const { ResilientOpenAI } = require('resilient-openai');
 const OpenAI = require('openai');
-require('./upstreams.cjs').check(ResilientOpenAI, OpenAI.OpenAI, 'require()').catch((e) => { console.error(e); process.exit(1); });
+require('./upstreams.cjs')
+  .check(ResilientOpenAI, OpenAI.OpenAI, 'require()')
+  .catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });

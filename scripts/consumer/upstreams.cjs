@@ -15,21 +15,42 @@ exports.start = async function start() {
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: 'c1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'from fallback' } }] }));
+      res.end(
+        JSON.stringify({
+          id: 'c1',
+          object: 'chat.completion',
+          created: 1,
+          model: 'm',
+          choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'from fallback' } }],
+        }),
+      );
     });
   });
   const url = (server) => `http://127.0.0.1:${server.address().port}/v1`;
-  return { primaryURL: url(primary), fallbackURL: url(fallback), close: () => { primary.close(); fallback.close(); } };
+  return {
+    primaryURL: url(primary),
+    fallbackURL: url(fallback),
+    close: () => {
+      primary.close();
+      fallback.close();
+    },
+  };
 };
 
 exports.check = async function check(ResilientOpenAI, OpenAI, label) {
   const { primaryURL, fallbackURL, close } = await exports.start();
-  const client = new ResilientOpenAI({ apiKey: 'sk-pack-123456', baseURL: primaryURL, fallback: { apiKey: 'sk-pack-654321', baseURL: fallbackURL }, healthCheck: false });
+  const client = new ResilientOpenAI({
+    apiKey: 'sk-pack-123456',
+    baseURL: primaryURL,
+    fallback: { apiKey: 'sk-pack-654321', baseURL: fallbackURL },
+    healthCheck: false,
+  });
   const switched = [];
   client.on('switched', (e) => switched.push(`${e.from}->${e.to}`));
   const completion = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
   close();
-  const ok = client instanceof OpenAI && completion.choices[0].message.content === 'from fallback' && switched.join() === 'primary->fallback';
+  const ok =
+    client instanceof OpenAI && completion.choices[0].message.content === 'from fallback' && switched.join() === 'primary->fallback';
   if (!ok) throw new Error(`${label}: unexpected result ${JSON.stringify({ switched, completion })}`);
   console.log(`${label}: ok (instanceof OpenAI, failed over ${switched.join()})`);
 };

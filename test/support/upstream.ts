@@ -71,14 +71,22 @@ const NGINX_502 =
 
 function errorKind(status: number): [type: string, code: string] {
   switch (status) {
-    case 400: return ['invalid_request_error', 'bad_request'];
-    case 401: return ['authentication_error', 'invalid_api_key'];
-    case 403: return ['permission_error', 'permission_denied'];
-    case 404: return ['invalid_request_error', 'not_found'];
-    case 409: return ['invalid_request_error', 'conflict'];
-    case 422: return ['invalid_request_error', 'unprocessable_entity'];
-    case 429: return ['requests', 'rate_limit_exceeded'];
-    default: return status >= 500 ? ['server_error', 'server_error'] : ['invalid_request_error', `http_${status}`];
+    case 400:
+      return ['invalid_request_error', 'bad_request'];
+    case 401:
+      return ['authentication_error', 'invalid_api_key'];
+    case 403:
+      return ['permission_error', 'permission_denied'];
+    case 404:
+      return ['invalid_request_error', 'not_found'];
+    case 409:
+      return ['invalid_request_error', 'conflict'];
+    case 422:
+      return ['invalid_request_error', 'unprocessable_entity'];
+    case 429:
+      return ['requests', 'rate_limit_exceeded'];
+    default:
+      return status >= 500 ? ['server_error', 'server_error'] : ['invalid_request_error', `http_${status}`];
   }
 }
 
@@ -175,18 +183,43 @@ function responsesReply(name: string, n: number, body: Obj): Reply {
   const text = `hello from ${name}`;
   const created_at = nowSec();
   const responseObj = (status: 'in_progress' | 'completed', output: unknown[]): Obj => ({
-    id: `resp_${n}`, object: 'response', created_at, status, completed_at: status === 'completed' ? created_at : null,
-    error: null, incomplete_details: null, instructions: body.instructions ?? null, metadata: {},
-    model: asStr(body.model, 'unknown-model'), output, parallel_tool_calls: true, temperature: 1,
-    tool_choice: 'auto', tools: [], top_p: 1, text: { format: { type: 'text' } }, truncation: 'disabled',
-    usage: status === 'completed'
-      ? { input_tokens: 5, input_tokens_details: { cached_tokens: 0 }, output_tokens: 4,
-          output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 9 }
+    id: `resp_${n}`,
+    object: 'response',
+    created_at,
+    status,
+    completed_at: status === 'completed' ? created_at : null,
+    error: null,
+    incomplete_details: null,
+    instructions: body.instructions ?? null,
+    metadata: {},
+    model: asStr(body.model, 'unknown-model'),
+    output,
+    parallel_tool_calls: true,
+    temperature: 1,
+    tool_choice: 'auto',
+    tools: [],
+    top_p: 1,
+    text: { format: { type: 'text' } },
+    truncation: 'disabled',
+    usage:
+      status === 'completed' ?
+        {
+          input_tokens: 5,
+          input_tokens_details: { cached_tokens: 0 },
+          output_tokens: 4,
+          output_tokens_details: { reasoning_tokens: 0 },
+          total_tokens: 9,
+        }
       : null,
   });
   const part = (t: string) => ({ type: 'output_text', text: t, annotations: [], logprobs: [] });
-  const message = (status: 'in_progress' | 'completed', content: unknown[]) =>
-    ({ type: 'message', id: 'msg_1', role: 'assistant', status, content });
+  const message = (status: 'in_progress' | 'completed', content: unknown[]) => ({
+    type: 'message',
+    id: 'msg_1',
+    role: 'assistant',
+    status,
+    content,
+  });
   if (body.stream !== true) {
     return { kind: 'json', status: 200, body: responseObj('completed', [message('completed', [part(text)])]) };
   }
@@ -209,14 +242,31 @@ function responsesReply(name: string, n: number, body: Obj): Reply {
 }
 
 const BATCHES = [1, 2, 3, 4, 5].map((i) => ({
-  id: `batch_${i}`, object: 'batch', endpoint: '/v1/chat/completions', errors: null, input_file_id: `file-${i}`,
-  completion_window: '24h', status: 'completed', output_file_id: `file-out-${i}`, error_file_id: null,
-  created_at: 1_700_000_000 + i, completed_at: 1_700_000_100 + i, metadata: null,
+  id: `batch_${i}`,
+  object: 'batch',
+  endpoint: '/v1/chat/completions',
+  errors: null,
+  input_file_id: `file-${i}`,
+  completion_window: '24h',
+  status: 'completed',
+  output_file_id: `file-out-${i}`,
+  error_file_id: null,
+  created_at: 1_700_000_000 + i,
+  completed_at: 1_700_000_100 + i,
+  metadata: null,
   request_counts: { total: 1, completed: 1, failed: 0 },
 }));
 
-function route(name: string, n: number, req: IncomingMessage, path: string, sub: string | undefined,
-  query: Record<string, string>, raw: Buffer, json: unknown): Reply {
+function route(
+  name: string,
+  n: number,
+  req: IncomingMessage,
+  path: string,
+  sub: string | undefined,
+  query: Record<string, string>,
+  raw: Buffer,
+  json: unknown,
+): Reply {
   const method = req.method ?? 'GET';
   const body = asObj(json);
   const azure = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(path);
@@ -238,7 +288,11 @@ function route(name: string, n: number, req: IncomingMessage, path: string, sub:
       return { kind: 'json', status: 200, body: { object: 'list', data, model, usage: { prompt_tokens: 3, total_tokens: 3 } } };
     }
     case 'POST /images/generations':
-      return { kind: 'json', status: 200, body: { created: nowSec(), data: [{ url: `https://example.invalid/${name}.png`, revised_prompt: body.prompt ?? null }] } };
+      return {
+        kind: 'json',
+        status: 200,
+        body: { created: nowSec(), data: [{ url: `https://example.invalid/${name}.png`, revised_prompt: body.prompt ?? null }] },
+      };
     case 'POST /audio/transcriptions': {
       const parts = parseMultipart(raw, String(req.headers['content-type'] ?? ''));
       const file = parts.find((p) => p.name === 'file');
@@ -254,7 +308,11 @@ function route(name: string, n: number, req: IncomingMessage, path: string, sub:
       const startIdx = query.after ? BATCHES.findIndex((b) => b.id === query.after) + 1 : 0;
       const data = BATCHES.slice(startIdx, startIdx + limit);
       const has_more = startIdx + data.length < BATCHES.length;
-      return { kind: 'json', status: 200, body: { object: 'list', data, has_more, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null } };
+      return {
+        kind: 'json',
+        status: 200,
+        body: { object: 'list', data, has_more, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null },
+      };
     }
     case 'POST /custom':
       return { kind: 'json', status: 200, body: { ok: true, upstream: name, echo: json ?? null } };
@@ -268,7 +326,12 @@ function faultReply(name: string, fault: Fault): Reply | undefined {
     case 'status': {
       if (fault.body === undefined) return errorReply(fault.status, `Injected ${fault.status} from ${name}`, fault.headers);
       let contentType = 'text/plain';
-      try { JSON.parse(fault.body); contentType = 'application/json'; } catch { /* plain text body */ }
+      try {
+        JSON.parse(fault.body);
+        contentType = 'application/json';
+      } catch {
+        /* plain text body */
+      }
       return { kind: 'text', status: fault.status, contentType, text: fault.body, headers: fault.headers };
     }
     case 'bad-gateway':
@@ -346,23 +409,34 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
     const body = raw.toString('utf8');
     const rec: RecordedRequest = { method: req.method ?? 'GET', path, query, headers: { ...req.headers }, body };
     if (/\bjson\b/i.test(String(req.headers['content-type'] ?? ''))) {
-      try { rec.json = JSON.parse(body); } catch { /* leave json undefined */ }
+      try {
+        rec.json = JSON.parse(body);
+      } catch {
+        /* leave json undefined */
+      }
     }
     const fault = fifo.shift() ?? sticky ?? undefined;
     if (fault) rec.fault = fault.kind;
     requests.push(rec);
 
     const base: Headers = { 'x-request-id': `req_${name}_${n}` };
-    const sub = basePath === '' ? path : path.startsWith(`${basePath}/`) ? path.slice(basePath.length) : undefined;
+    const sub =
+      basePath === '' ? path
+      : path.startsWith(`${basePath}/`) ? path.slice(basePath.length)
+      : undefined;
     const later: Later = (fn, ms) => {
-      const t = setTimeout(() => { timers.delete(t); fn(); }, ms);
+      const t = setTimeout(() => {
+        timers.delete(t);
+        fn();
+      }, ms);
       timers.add(t);
     };
     const normal = (shape?: Shape): void => {
       if (res.destroyed || res.writableEnded) return;
       const testStatus = Number(req.headers['x-test-status']);
-      const reply = Number.isInteger(testStatus) && testStatus >= 100
-        ? errorReply(testStatus, `x-test-status ${testStatus} from ${name}`)
+      const reply =
+        Number.isInteger(testStatus) && testStatus >= 100 ?
+          errorReply(testStatus, `x-test-status ${testStatus} from ${name}`)
         : route(name, n, req, path, sub, query, raw, rec.json);
       send(res, reply, base, shape, later);
     };
@@ -417,9 +491,18 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
     url: origin + basePath,
     requests,
     count: (p?: string) => (p === undefined ? requests.length : requests.filter((r) => r.path.endsWith(p)).length),
-    queue: (...faults: Fault[]) => { fifo.push(...faults); },
-    setFault: (fault: Fault | null) => { sticky = fault; },
-    reset: () => { requests.length = 0; fifo = []; sticky = null; counter = 0; },
+    queue: (...faults: Fault[]) => {
+      fifo.push(...faults);
+    },
+    setFault: (fault: Fault | null) => {
+      sticky = fault;
+    },
+    reset: () => {
+      requests.length = 0;
+      fifo = [];
+      sticky = null;
+      counter = 0;
+    },
     close: () => {
       closing ??= new Promise<void>((resolve) => {
         for (const t of timers) clearTimeout(t);
