@@ -69,9 +69,14 @@ async function main(): Promise<void> {
     };
 
     await call('Status before any call: the client has not seen the outage yet', 'GET', '/api/status');
-    const first = await call('Generate an image: the primary answers 502, the same call is retried on the fallback', 'POST', '/api/images', {
-      prompt: 'a lighthouse in a storm',
-    });
+    const first = await call(
+      'Generate an image: the primary answers 502, the same call is retried on the fallback',
+      'POST',
+      '/api/images',
+      {
+        prompt: 'a lighthouse in a storm',
+      },
+    );
     await call('Status again: the primary is marked down, traffic goes to the fallback', 'GET', '/api/status');
     await call('Ask the app to check the primary now (it is still down)', 'POST', '/api/check-main-api');
 
@@ -87,7 +92,9 @@ async function main(): Promise<void> {
     primary.setDown(false);
     console.log(`   (health timer noticed after ${await recovered}ms)`);
 
-    const second = await call('Generate an image again: served by the primary', 'POST', '/api/images', { prompt: 'the same lighthouse, calm sea' });
+    const second = await call('Generate an image again: served by the primary', 'POST', '/api/images', {
+      prompt: 'the same lighthouse, calm sea',
+    });
     const final = await call('Final status', 'GET', '/api/status');
 
     if (first.endpoint !== 'fallback' || second.endpoint !== 'primary' || final.isMainApiAvailable !== true) {

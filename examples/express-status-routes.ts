@@ -11,13 +11,19 @@
  *   GET  /api/timeline            recent switches, recoveries, breaker changes and health checks
  *   POST /api/check-main-api      probe the primary now (Authorization: Bearer STATUS_CHECK_TOKEN, rate-limited)
  *   POST /api/images              one SDK call through the client, to see failover happen
+ *
+ * The live feed (`/api/events`, `/api/timeline`) is in examples/live-feed.ts.
  */
-import express, { type ErrorRequestHandler, type Response } from 'express';
+import express, { type ErrorRequestHandler } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { APIError } from 'openai';
-import { ResilientOpenAI, type ResilientStatus } from '../src/index.js';
+import { ResilientOpenAI } from '../src/index.js';
+import { liveFeedOf, mountLiveFeed, reasonOf, safeStatus } from './live-feed.js';
+
+// Tests, the demo and copies of this file import these from here.
+export { liveFeedOf, safeStatus, type FeedEvent, type LiveFeed } from './live-feed.js';
 
 export interface AppOptions {
   /** Where event lines go; tests pass their own to keep output quiet. @default console.log */
@@ -33,111 +39,24 @@ export interface AppOptions {
   historySize?: number;
 }
 
-/** One entry of `/api/timeline` and one `/api/events` event other than `status`. */
-export type FeedEvent = { id: number; at: string } & (
-  | { type: 'switched'; from: string; to: string; reason: string; error?: string }
-  | { type: 'recovered'; endpoint: string; downtimeMs: number }
-  | { type: 'breaker'; endpoint: string; state: string; previous: string }
-  | { type: 'healthcheck'; endpoint: string; ok: boolean; latencyMs: number; error?: string }
-);
-
-/** The server side of `/api/events`, kept in `app.locals.liveFeed`. */
-export interface LiveFeed {
-  /** Open `/api/events` connections. */
-  connections(): number;
-  /** Ends every `/api/events` stream, e.g. before `server.close()`. */
-  close(): void;
-}
-
-export const liveFeedOf = (app: express.Express): LiveFeed => app.locals.liveFeed as LiveFeed;
-
 // An upstream or proxy may echo a credential in its error text; never forward one to a browser.
-const redact = (text: string) =>
-  text.replace(/\bsk-[A-Za-z0-9_-]{4,}/g, 'sk-***').replace(/\b(Bearer\s+)\S+/gi, '$1***');
-
-// Event errors are raw SDK errors; show only the status or type, never the message.
-const reasonOf = (error: unknown) =>
-  error instanceof APIError && error.status !== undefined ? String(error.status)
-  : error instanceof Error ? error.constructor.name
-  : 'unknown';
-
-// Status errors read "502 InternalServerError: <upstream text>"; keep the part before the message.
-const shortError = (text: string | null) => (text === null ? null : (/^(?:\d{3} )?[A-Za-z_$][\w$]*(?=:)/.exec(text)?.[0] ?? 'error'));
-
-/** `getStatus()` without any upstream text, ready for a browser. */
-export const safeStatus = (client: ResilientOpenAI): ResilientStatus => {
-  const status = client.getStatus();
-  return { ...status, endpoints: status.endpoints.map((e) => ({ ...e, lastError: shortError(e.lastError) })) };
-};
+const redact = (text: string) => text.replace(/\bsk-[A-Za-z0-9_-]{4,}/g, 'sk-***').replace(/\b(Bearer\s+)\S+/gi, '$1***');
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
-
-/** The last `size` items pushed, oldest first. */
-function ringBuffer<T>(size: number) {
-  const items: T[] = [];
-  return {
-    push(item: T): void {
-      items.push(item);
-      if (items.length > size) items.shift();
-    },
-    list: (): T[] => [...items],
-  };
-}
 
 export function createApp(client: ResilientOpenAI, options: AppOptions = {}): express.Express {
   const { log = console.log, checkToken, checkRateLimit = { max: 6, windowMs: 60_000 }, historySize = 50 } = options;
 
-  // Live feed: one set of listeners on the client for the whole app, however many browsers watch.
-  const streams = new Set<Response>();
-  const timeline = ringBuffer<FeedEvent>(historySize);
-  const checks = ringBuffer<FeedEvent>(historySize);
-  let nextId = 1;
-  let statusPending = false;
-  const write = (chunk: string) => {
-    for (const res of streams) if (!res.writableEnded && !res.destroyed) res.write(chunk);
-  };
-  const sse = (event: string, data: unknown, id?: number) => `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-  // After the burst of events one change causes (healthcheck, breaker, recovered, switched), the state is final.
-  const scheduleStatus = () => {
-    if (statusPending) return;
-    statusPending = true;
-    setImmediate(() => {
-      statusPending = false;
-      if (streams.size) write(sse('status', safeStatus(client)));
-    });
-  };
-  const publish = (event: FeedEvent) => {
-    (event.type === 'healthcheck' ? checks : timeline).push(event);
-    write(sse(event.type, event, event.id));
-    scheduleStatus();
-  };
-  const stamp = () => ({ id: nextId++, at: new Date().toISOString() });
-
-  client.on('switched', ({ from, to, reason, error }) => {
-    log(`[resilient-openai] switched ${from} -> ${to} (${reason}${error === undefined ? '' : `: ${reasonOf(error)}`})`);
-    publish({ ...stamp(), type: 'switched', from, to, reason, ...(error === undefined ? {} : { error: reasonOf(error) }) });
-  });
-  client.on('recovered', ({ endpoint, downtimeMs }) => {
-    log(`[resilient-openai] ${endpoint} recovered after ${downtimeMs}ms`);
-    publish({ ...stamp(), type: 'recovered', endpoint, downtimeMs });
-  });
-  client.on('healthcheck', ({ endpoint, ok, latencyMs, error }) => {
-    log(`[resilient-openai] healthcheck ${endpoint}: ${ok ? 'ok' : `failed (${reasonOf(error)})`} in ${latencyMs}ms`);
-    publish({ ...stamp(), type: 'healthcheck', endpoint, ok, latencyMs, ...(ok ? {} : { error: reasonOf(error) }) });
-  });
-  client.on('breaker', ({ endpoint, state, previous }) => publish({ ...stamp(), type: 'breaker', endpoint, state, previous }));
-  client.on('retry', scheduleStatus);
-
-  const feed: LiveFeed = {
-    connections: () => streams.size,
-    close: () => {
-      for (const res of streams) res.end();
-      streams.clear();
-    },
-  };
+  // Server log lines. Registered before mountLiveFeed's listeners, so a line is logged before its event goes out.
+  client.on('switched', ({ from, to, reason, error }) =>
+    log(`[resilient-openai] switched ${from} -> ${to} (${reason}${error === undefined ? '' : `: ${reasonOf(error)}`})`),
+  );
+  client.on('recovered', ({ endpoint, downtimeMs }) => log(`[resilient-openai] ${endpoint} recovered after ${downtimeMs}ms`));
+  client.on('healthcheck', ({ endpoint, ok, latencyMs, error }) =>
+    log(`[resilient-openai] healthcheck ${endpoint}: ${ok ? 'ok' : `failed (${reasonOf(error)})`} in ${latencyMs}ms`),
+  );
 
   const app = express();
-  app.locals.liveFeed = feed;
   app.use(express.json());
 
   // The page loads only its own files and talks only to this origin.
@@ -146,14 +65,21 @@ export function createApp(client: ResilientOpenAI, options: AppOptions = {}): ex
     '/status',
     express.static(pageDir, {
       setHeaders: (res) => {
-        res.setHeader('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+        res.setHeader(
+          'Content-Security-Policy',
+          "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        );
         res.setHeader('X-Content-Type-Options', 'nosniff');
         res.setHeader('Referrer-Policy', 'no-referrer');
       },
     }),
   );
 
+  // GET /api/events and GET /api/timeline, the data the page shows.
+  mountLiveFeed(app, client, { historySize });
+
   app.get('/api/status', (req, res) => {
+    // The page's polling fallback: the snapshot the live feed sends as its `status` event.
     if (req.query.detail === 'full') {
       res.json(safeStatus(client));
       return;
@@ -161,28 +87,6 @@ export function createApp(client: ResilientOpenAI, options: AppOptions = {}): ex
     // Pick fields rather than spreading getStatus(): the payload stays stable if the library adds some.
     const { mainApi, fallbackApi, isMainApiAvailable, activeEndpoint, lastCheckedAt } = client.getStatus();
     res.json({ mainApi, fallbackApi, isMainApiAvailable, activeEndpoint, lastCheckedAt });
-  });
-
-  app.get('/api/timeline', (_req, res) => {
-    res.json({ timeline: timeline.list(), healthchecks: checks.list() });
-  });
-
-  app.get('/api/events', (_req, res) => {
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no', // nginx: do not buffer the stream
-    });
-    res.write(`retry: 3000\n${sse('status', safeStatus(client))}`);
-    streams.add(res);
-    // A comment line now and then keeps proxies from closing an idle stream.
-    const heartbeat = setInterval(() => res.write(': ping\n\n'), 25_000).unref();
-    const cleanup = () => {
-      clearInterval(heartbeat);
-      streams.delete(res);
-    };
-    res.once('close', cleanup); // the browser went away, or liveFeed.close() ended the stream
   });
 
   // Fixed window, shared by every caller: the point is to bound how often the upstream is probed.
@@ -229,7 +133,7 @@ export function createApp(client: ResilientOpenAI, options: AppOptions = {}): ex
   });
 
   app.post('/api/images', async (req, res) => {
-    const prompt: unknown = req.body?.prompt;
+    const prompt = (req.body as { prompt?: unknown } | undefined)?.prompt;
     if (typeof prompt !== 'string' || !prompt.trim()) {
       res.status(400).json({ error: 'Body must be JSON with a non-empty "prompt" string' });
       return;
@@ -240,16 +144,19 @@ export function createApp(client: ResilientOpenAI, options: AppOptions = {}): ex
     } catch (error) {
       if (!(error instanceof APIError)) throw error; // Express 5 hands rejected handlers to onError
       // Connection errors have no status: from the browser's view, a bad gateway.
-      const status = error.status !== undefined && error.status >= 400 ? error.status : 502;
+      const upstreamStatus = error.status as number | undefined;
+      const status = upstreamStatus !== undefined && upstreamStatus >= 400 ? upstreamStatus : 502;
       // A proxy's error page is HTML (error.error unset): forward its status line, not its markup.
-      const message = error.status !== undefined && error.error === undefined ? `${status} ${STATUS_CODES[status] ?? 'Error'}` : error.message;
+      const message =
+        upstreamStatus !== undefined && error.error === undefined ? `${status} ${STATUS_CODES[status] ?? 'Error'}` : error.message;
       res.status(status).json({ error: redact(message.replace(/\s+/g, ' ').trim()) });
     }
   });
 
   // Keeps malformed JSON and bugs from reaching Express's default HTML page (which may show a stack).
   const onError: ErrorRequestHandler = (err, _req, res, _next) => {
-    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    const errStatus = (err as { status?: unknown } | undefined)?.status;
+    const status = typeof errStatus === 'number' && errStatus >= 400 && errStatus < 500 ? errStatus : 500;
     res.status(status).json({ error: status === 500 ? 'Internal server error' : 'Bad request' });
   };
   app.use(onError);

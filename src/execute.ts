@@ -109,19 +109,25 @@ export async function execute(
     const remaining = deadlineAt - Date.now();
     if (remaining <= 0) throw new APIConnectionTimeoutError({ message: `Call deadline of ${timeouts.deadlineMs}ms exceeded.` });
     const { endpoint } = route;
-    // The controller is what `Stream` aborts on `break`; the request also follows the caller's signal.
+    // The controller is what `Stream` aborts on `break`: a stream's request follows it and the
+    // caller's signal. A non-streaming call without a signal needs none: it is complete when it
+    // returns, and creating an AbortSignal on every call is measurable. A caller's signal is
+    // joined through AbortSignal.any, so a long-lived one does not collect a listener per call.
     const controller = new AbortController();
     const attemptMs = Math.min(options.timeout ?? defaults.timeout ?? endpoint.timeout ?? timeouts.requestMs, remaining);
     const headersMs = isStream ? Math.min(timeouts.streamHeadersMs, attemptMs) : attemptMs;
-    const attemptSignal = signal ? both(signal, controller) : controller.signal;
+    const attemptSignal =
+      signal ? both(signal, controller)
+      : isStream ? controller.signal
+      : undefined;
     const copy = prepareAttempt(options, endpoint, attemptSignal, Math.ceil(headersMs), defaults, override !== undefined);
     const started = Date.now();
     sent = true;
     try {
       let response = await endpoint.client.request(copy).asResponse();
       const left = started + attemptMs - Date.now();
-      if (bufferable && response.status !== 204) response = await bufferBody(response, left, controller, attemptSignal);
-      else if (isStream) response = await guardStream(response, left, controller, attemptSignal, endpoint.name);
+      if (bufferable && response.status !== 204) response = await bufferBody(response, left, attemptSignal);
+      else if (isStream) response = await guardStream(response, left, controller, attemptSignal!, endpoint.name);
       router.success(route, Date.now() - started);
       const retryOf = failures.length ? requestLogID : undefined;
       return { response, options, controller, requestLogID, retryOfRequestLogID: retryOf, startTime };
@@ -133,62 +139,78 @@ export async function execute(
   };
 
   try {
+    // The happy path never enters p-retry; after a first failure p-retry drives the rest.
+    let failed: unknown;
+    try {
+      return await attempt();
+    } catch (error) {
+      failed = error;
+    }
+    // Only a failed call pays for what follows.
+    /** Learns from a failed attempt and decides what the call does next (sets `decision`). */
+    const learn = (error: unknown, attemptNumber: number): void => {
+      const current = route!;
+      if (!sent) {
+        // Nothing reached the endpoint (abort or deadline before sending): nothing to learn.
+        router.release(current);
+        decision = { action: 'fail' };
+        return;
+      }
+      const { endpoint } = current;
+      const context = { error, attempt: attemptNumber, endpoint: endpoint.name };
+      const canFailover = !pinned && router.endpoints.length > 1;
+      decision = decide(context, core, { canFailover, bodyIsOneShot: oneShotBody });
+      // Failover-class errors feed the breaker even when this call may not move (pinned).
+      const switching = decision.action === 'failover' || core.failover.shouldFailover(context);
+      // The breaker learns from every attempt, including the last one.
+      if (error instanceof APIUserAbortError) router.neutral(current);
+      else router.failure(current, { error, fault: isProviderFault(error) || switching, switching }, 'error');
+      if (decision.action === 'failover') {
+        log('%s failed (%s); failing over', endpoint.name, statusOf(error) ?? describeError(error, secrets));
+        leftBehind.add(endpoint);
+        next = undefined;
+      } else {
+        // Retries stay put while the endpoint's breaker lets them (always, for pinned calls).
+        next = pinned || router.admitsRetry(endpoint) ? endpoint : undefined;
+      }
+    };
+
+    /** Whether to make another attempt; waits the retry delay first. */
+    const proceed = async (error: unknown, attemptNumber: number): Promise<boolean> => {
+      if (decision.action === 'fail') return false;
+      const delayMs = decision.action === 'retry' ? decision.delayMs : 0;
+      if (Date.now() + delayMs >= deadlineAt) return false;
+      reserved = next ? { endpoint: next, trial: false } : router.route(leftBehind);
+      const target = reserved.endpoint.name;
+      log(
+        'attempt %d on %s failed (%s); retrying on %s in %dms',
+        attemptNumber,
+        route!.endpoint.name,
+        describeError(error, secrets),
+        target,
+        delayMs,
+      );
+      emitter.emit('retry', { endpoint: target, attempt: attemptNumber, delayMs, error });
+      if (delayMs > 0) {
+        try {
+          await abortableSleep(delayMs, signal);
+        } catch (abort) {
+          router.release(reserved);
+          throw abort;
+        }
+      }
+      return true;
+    };
+
+    learn(failed, 1);
+    if (maxAttempts < 2 || !(await proceed(failed, 1))) throw failed;
     return await pRetry(attempt, {
-      retries: maxAttempts - 1,
+      retries: maxAttempts - 2,
       // Delays come from the policy (Retry-After, jitter); p-retry's own backoff is off.
       minTimeout: 0,
       factor: 1,
-      onFailedAttempt({ error, attemptNumber }) {
-        const current = route!;
-        if (!sent) {
-          // Nothing reached the endpoint (abort or deadline before sending): nothing to learn.
-          router.release(current);
-          decision = { action: 'fail' };
-          return;
-        }
-        const { endpoint } = current;
-        const context = { error, attempt: attemptNumber, endpoint: endpoint.name };
-        const canFailover = !pinned && router.endpoints.length > 1;
-        decision = decide(context, core, { canFailover, bodyIsOneShot: oneShotBody });
-        // Failover-class errors feed the breaker even when this call may not move (pinned).
-        const switching = decision.action === 'failover' || core.failover.shouldFailover(context);
-        // The breaker learns from every attempt, including the last one.
-        if (error instanceof APIUserAbortError) router.neutral(current);
-        else router.failure(current, { error, fault: isProviderFault(error) || switching, switching }, 'error');
-        if (decision.action === 'failover') {
-          log('%s failed (%s); failing over', endpoint.name, statusOf(error) ?? describeError(error, secrets));
-          leftBehind.add(endpoint);
-          next = undefined;
-        } else {
-          // Retries stay put while the endpoint's breaker lets them (always, for pinned calls).
-          next = pinned || router.admitsRetry(endpoint) ? endpoint : undefined;
-        }
-      },
-      async shouldRetry({ error, attemptNumber }) {
-        if (decision.action === 'fail') return false;
-        const delayMs = decision.action === 'retry' ? decision.delayMs : 0;
-        if (Date.now() + delayMs >= deadlineAt) return false;
-        reserved = next ? { endpoint: next, trial: false } : router.route(leftBehind);
-        const target = reserved.endpoint.name;
-        log(
-          'attempt %d on %s failed (%s); retrying on %s in %dms',
-          attemptNumber,
-          route!.endpoint.name,
-          describeError(error, secrets),
-          target,
-          delayMs,
-        );
-        emitter.emit('retry', { endpoint: target, attempt: attemptNumber, delayMs, error });
-        if (delayMs > 0) {
-          try {
-            await abortableSleep(delayMs, signal);
-          } catch (abort) {
-            router.release(reserved);
-            throw abort;
-          }
-        }
-        return true;
-      },
+      onFailedAttempt: ({ error, attemptNumber }) => learn(error, attemptNumber + 1),
+      shouldRetry: ({ error, attemptNumber }) => proceed(error, attemptNumber + 1),
     });
   } catch (error) {
     recordAttempts(error, failures);

@@ -28,13 +28,9 @@ function mapModel(models: ModelMap, model: unknown): unknown {
   return typeof models === 'function' ? models(model) : (models[model] ?? model);
 }
 
-function withModel(body: unknown, models: ModelMap | undefined): unknown {
-  if (isPlainObject(body)) {
-    const copy = { ...body };
-    if (models && 'model' in copy) copy.model = mapModel(models, copy.model);
-    return copy;
-  }
-  if (models && body instanceof FormData && typeof body.get('model') === 'string') {
+function withModel(body: unknown, models: ModelMap): unknown {
+  if (isPlainObject(body)) return 'model' in body ? { ...body, model: mapModel(models, body.model) } : body;
+  if (body instanceof FormData && typeof body.get('model') === 'string') {
     const copy = new FormData();
     body.forEach((value, key) => copy.append(key, key === 'model' ? (mapModel(models, value) as string) : value));
     return copy;
@@ -50,14 +46,16 @@ function withModel(body: unknown, models: ModelMap | undefined): unknown {
 export function prepareAttempt(
   options: RequestOptions,
   endpoint: Endpoint,
-  signal: AbortSignal,
+  signal: AbortSignal | undefined,
   timeout: number,
   defaults: RequestDefaults,
   hasOverride: boolean,
 ): RequestOptions {
   const copy: RequestOptions = { ...options, maxRetries: 0, signal, timeout };
   if (options.__metadata) copy.__metadata = { ...options.__metadata };
-  copy.body = withModel(options.body, endpoint.models);
+  // Only the options object is rewritten by inner clients, never the body, so the body is copied
+  // only when its model name changes.
+  if (endpoint.models) copy.body = withModel(options.body, endpoint.models);
   if (defaults.headers || hasOverride) {
     const headers = mergeHeaders(defaults.headers, options.headers);
     delete headers[FAILOVER_HEADER];

@@ -20,28 +20,32 @@ class TerminalScanner {
   }
 }
 
-/** Runs `work`, aborting the attempt and failing with a timeout error when `ms` passes first. */
-async function bounded<T>(work: Promise<T>, ms: number, controller: AbortController, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => {
-        controller.abort();
-        reject(new APIConnectionTimeoutError({ message: `Timed out waiting for ${what}.` }));
-      },
-      Math.max(0, ms),
-    );
-  });
+/**
+ * Runs `work`, aborting the attempt when `ms` passes first (the abort makes `work` reject), and
+ * reports that as a timeout. One timer and no extra promise: this runs on every call.
+ */
+async function bounded<T>(work: () => Promise<T>, ms: number, controller: AbortController, what: string): Promise<T> {
+  let timedOut = false;
+  const timer = setTimeout(
+    () => {
+      timedOut = true;
+      controller.abort();
+    },
+    Math.max(0, ms),
+  );
   try {
-    return await Promise.race([work, timeout]);
+    return await work();
+  } catch (error) {
+    if (timedOut) throw new APIConnectionTimeoutError({ message: `Timed out waiting for ${what}.` });
+    throw error;
   } finally {
     clearTimeout(timer);
   }
 }
 
-function bodyFailure(error: unknown, signal: AbortSignal, what: string): Error {
+function bodyFailure(error: unknown, signal: AbortSignal | undefined, what: string): Error {
   if (error instanceof APIConnectionError) return error;
-  if (signal.aborted) return new APIUserAbortError();
+  if (signal?.aborted) return new APIUserAbortError();
   return new APIConnectionError({ message: `Connection error while reading ${what}.`, cause: error instanceof Error ? error : undefined });
 }
 
@@ -51,17 +55,117 @@ function withURL(response: Response, original: Response): Response {
   return response;
 }
 
+const kBytes = Symbol('resilient-openai.body');
+type Replayed = Response & { [kBytes]: Uint8Array; [kText]?: string };
+const kText = Symbol('resilient-openai.text');
+
+function textOf(response: Replayed): string {
+  return (response[kText] ??= new TextDecoder().decode(response[kBytes]));
+}
+
+// Shared descriptors (no per-call closures): the methods read the bytes stored on the instance.
+const REPLAY: PropertyDescriptorMap = {
+  body: {
+    get(this: Replayed) {
+      return new Blob([this[kBytes].slice()]).stream();
+    },
+    configurable: true,
+  },
+  bodyUsed: { value: false, configurable: true },
+  text: {
+    value(this: Replayed) {
+      return Promise.resolve(this).then(textOf);
+    },
+    configurable: true,
+  },
+  json: {
+    value(this: Replayed) {
+      return Promise.resolve(this).then((r) => JSON.parse(textOf(r)) as unknown);
+    },
+    configurable: true,
+  },
+  arrayBuffer: {
+    value(this: Replayed) {
+      return Promise.resolve(this[kBytes].slice().buffer);
+    },
+    configurable: true,
+  },
+  bytes: {
+    value(this: Replayed) {
+      return Promise.resolve(this[kBytes].slice());
+    },
+    configurable: true,
+  },
+  blob: {
+    value(this: Replayed) {
+      return Promise.resolve(new Blob([this[kBytes].slice()], { type: this.headers.get('content-type') ?? '' }));
+    },
+    configurable: true,
+  },
+  clone: {
+    value(this: Replayed) {
+      return withURL(new Response(this[kBytes].slice(), this), this);
+    },
+    configurable: true,
+  },
+};
+
+// One prototype for every replayed response: a single prototype switch per call instead of
+// defining eight properties on each instance.
+const ReplayPrototype = Object.create(Response.prototype, REPLAY) as Response;
+
+/**
+ * Makes `response` serve its already-read body again: every body method and `body` itself work
+ * as on a fresh Response.
+ */
+function replayable(response: Response, bytes: Uint8Array): Response {
+  (response as Replayed)[kBytes] = bytes;
+  return Object.setPrototypeOf(response, ReplayPrototype) as Response;
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
+}
+
 /**
  * Reads a non-streaming body inside the attempt, so that a cut or stalled body is an attempt
- * failure (retried, failed over) instead of an error after the call returned.
+ * failure (retried, failed over) instead of an error after the call returned. Cancelling the
+ * reader on timeout closes the connection; no AbortSignal is needed on this path.
  */
-export async function bufferBody(response: Response, ms: number, controller: AbortController, signal: AbortSignal): Promise<Response> {
+export async function bufferBody(response: Response, ms: number, signal: AbortSignal | undefined): Promise<Response> {
+  const reader = response.body?.getReader();
+  if (!reader) return response;
+  let timedOut = false;
+  const timer = setTimeout(
+    () => {
+      timedOut = true;
+      reader.cancel().catch(() => {});
+    },
+    Math.max(0, ms),
+  );
+  const chunks: Uint8Array[] = [];
+  let size = 0;
   try {
-    const body = await bounded(response.arrayBuffer(), ms, controller, 'the response body');
-    return withURL(new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers }), response);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (timedOut) break;
+      if (done) return replayable(response, concat(chunks, size));
+      chunks.push(value);
+      size += value.length;
+    }
   } catch (error) {
-    throw bodyFailure(error, signal, 'the response body');
+    if (!timedOut) throw bodyFailure(error, signal, 'the response body');
+  } finally {
+    clearTimeout(timer);
   }
+  throw new APIConnectionTimeoutError({ message: 'Timed out waiting for the response body.' });
 }
 
 /** True once `text` holds a complete SSE event with a data line. */
@@ -91,7 +195,7 @@ export async function guardStream(
   let text = '';
   try {
     await bounded(
-      (async () => {
+      async () => {
         while (!hasFirstEvent(text)) {
           const { done, value } = await reader.read();
           if (done) throw new APIConnectionError({ message: 'The stream ended before its first event.' });
@@ -100,7 +204,7 @@ export async function guardStream(
           scanner.feed(decoded);
           text += decoded;
         }
-      })(),
+      },
       ms,
       controller,
       'the first stream event',

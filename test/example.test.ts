@@ -1,140 +1,27 @@
-import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import { spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { ResilientOpenAI } from '../src/index.js';
-import { createApp, liveFeedOf, type AppOptions } from '../examples/express-status-routes.js';
-import { startUpstream, type Upstream } from './support/upstream.js';
+import {
+  AUTH,
+  FALLBACK_KEY,
+  PRIMARY_KEY,
+  TOKEN,
+  call,
+  check,
+  checkWith,
+  client,
+  fallback,
+  logs,
+  primary,
+  startApp,
+  useExampleApp,
+} from './support/example-app.js';
 
-const PRIMARY_KEY = 'sk-test-primary-0123456789abcdef';
-const FALLBACK_KEY = 'sk-test-fallback-0123456789abcdef';
-const TOKEN = 'check-token-0123456789';
-const AUTH = { authorization: `Bearer ${TOKEN}` };
+// The live feed and the status page are tested in live-feed.test.ts.
+
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-let primary: Upstream;
-let fallback: Upstream;
-let client: ResilientOpenAI;
-let app: ReturnType<typeof createApp>;
-let base: string;
-let logs: string[];
-// Every response body of the test, checked for keys in afterEach.
-let bodies: string[];
-let servers: Server[];
-
-async function call(method: 'GET' | 'POST', path: string, body?: unknown, raw?: string) {
-  const init: RequestInit = { method };
-  if (body !== undefined || raw !== undefined) {
-    init.body = raw ?? JSON.stringify(body);
-    init.headers = { 'content-type': 'application/json' };
-  }
-  const res = await fetch(base + path, init);
-  const text = await res.text();
-  bodies.push(text);
-  return { status: res.status, json: JSON.parse(text) as Record<string, unknown> };
-}
-
-/** POST /api/check-main-api, with the right token unless told otherwise; also returns the headers. */
-async function checkWith(headers: Record<string, string>, url = base) {
-  const res = await fetch(`${url}/api/check-main-api`, { method: 'POST', headers });
-  const text = await res.text();
-  bodies.push(text);
-  return { status: res.status, json: JSON.parse(text) as Record<string, unknown>, headers: res.headers };
-}
-
-const check = async (url = base) => {
-  const { status, json } = await checkWith(AUTH, url);
-  return { status, json };
-};
-
-async function listen(app: ReturnType<typeof createApp>): Promise<string> {
-  const extra = createServer(app);
-  servers.push(extra);
-  await new Promise<void>((resolve) => extra.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(extra.address() as AddressInfo).port}`;
-}
-
-/** Another app on the same client, e.g. with other options. */
-const startApp = (options: AppOptions) => listen(createApp(client, { log: (line) => logs.push(line), ...options }));
-
-interface SseMessage {
-  event: string;
-  data: any;
-  id?: string;
-}
-
-/** A reader of `GET /api/events`: `next()` is the next event, `until(test)` skips to a matching one. */
-async function openEvents(url = base) {
-  const controller = new AbortController();
-  const res = await fetch(`${url}/api/events`, { signal: controller.signal });
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  const next = async (): Promise<SseMessage> => {
-    for (;;) {
-      const end = buffer.indexOf('\n\n');
-      if (end !== -1) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const message: Partial<SseMessage> = {};
-        for (const line of block.split('\n')) {
-          const [field, value] = [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trimStart()];
-          if (field === 'event') message.event = value;
-          if (field === 'data') message.data = JSON.parse(value);
-          if (field === 'id') message.id = value;
-        }
-        if (message.event) return message as SseMessage;
-        continue; // a comment or a bare `retry:`
-      }
-      const { value, done } = await reader.read();
-      if (done) throw new Error('event stream ended');
-      bodies.push(value);
-      buffer += value;
-    }
-  };
-  const until = async (test: (m: SseMessage) => boolean) => {
-    for (;;) {
-      const message = await next();
-      if (test(message)) return message;
-    }
-  };
-  return { res, next, until, close: () => controller.abort() };
-}
-
-beforeEach(async () => {
-  logs = [];
-  bodies = [];
-  primary = await startUpstream({ name: 'primary' });
-  fallback = await startUpstream({ name: 'fallback' });
-  client = new ResilientOpenAI({
-    apiKey: PRIMARY_KEY,
-    baseURL: primary.url,
-    fallback: { apiKey: FALLBACK_KEY, baseURL: fallback.url },
-    healthCheck: false,
-    retry: { initialDelayMs: 1 },
-  });
-  servers = [];
-  app = createApp(client, { log: (line) => logs.push(line), checkToken: TOKEN });
-  base = await listen(app);
-});
-
-afterEach(async () => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-  client.close();
-  for (const each of servers) {
-    await new Promise<void>((resolve) => {
-      each.close(() => resolve());
-      each.closeAllConnections();
-    });
-  }
-  await Promise.all([primary.close(), fallback.close()]);
-  for (const text of bodies) {
-    expect(text).not.toContain(PRIMARY_KEY);
-    expect(text).not.toContain(FALLBACK_KEY);
-  }
-  for (const line of logs) expect(line).not.toMatch(/sk-test/);
-});
+useExampleApp();
 
 describe('examples/express-status-routes.ts', () => {
   it('GET /api/status has the classic shape, before and after a 502', async () => {
@@ -314,142 +201,6 @@ describe('POST /api/check-main-api: token and rate limit', () => {
 
     vi.setSystemTime(new Date('2026-01-01T00:01:00Z'));
     expect(await check(url)).toMatchObject({ status: 200, json: { success: true, isMainApiAvailable: true } });
-  });
-});
-
-describe('live feed: /api/events, /api/timeline, /api/status?detail=full', () => {
-  it('GET /api/events sends a status event first, then the switch, then a fresh status', async () => {
-    const events = await openEvents();
-    expect(events.res.status).toBe(200);
-    expect(events.res.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    expect(events.res.headers.get('cache-control')).toMatch(/no-cache/);
-    const first = await events.next();
-    expect(first.event).toBe('status');
-    expect(first.data).toMatchObject({ mainApi: primary.url, activeEndpoint: 'primary', isMainApiAvailable: true });
-    expect(first.data.endpoints.map((e: { name: string; active: boolean }) => [e.name, e.active])).toEqual([['primary', true], ['fallback', false]]);
-
-    primary.setFault({ kind: 'bad-gateway' });
-    await call('POST', '/api/images', { prompt: 'a cat' });
-    const breaker = await events.next();
-    expect(breaker).toMatchObject({ event: 'breaker', data: { type: 'breaker', endpoint: 'primary', state: 'open', previous: 'closed' } });
-    const switched = await events.next();
-    expect(switched.event).toBe('switched');
-    expect(switched.data).toEqual({ id: expect.any(Number), at: expect.any(String), type: 'switched', from: 'primary', to: 'fallback', reason: 'error', error: '502' });
-    expect(switched.id).toBe(String(switched.data.id));
-    const status = await events.until((m) => m.event === 'status');
-    expect(status.data).toMatchObject({ activeEndpoint: 'fallback', isMainApiAvailable: false });
-    // The upstream's 502 page is reduced to its status and class.
-    expect(status.data.endpoints[0]).toMatchObject({ name: 'primary', state: 'open', lastError: '502 InternalServerError', consecutiveFailures: 1 });
-
-    const probe = check();
-    const health = await events.until((m) => m.event === 'healthcheck');
-    expect(health.data).toEqual({ id: expect.any(Number), at: expect.any(String), type: 'healthcheck', endpoint: 'primary', ok: false, latencyMs: expect.any(Number), error: '502' });
-    await probe;
-    events.close();
-    expect(bodies.join('')).not.toMatch(/nginx|<html|Bad Gateway/i);
-  });
-
-  it('GET /api/timeline keeps recent switches, recoveries, breaker changes and checks, oldest first', async () => {
-    expect((await call('GET', '/api/timeline')).json).toEqual({ timeline: [], healthchecks: [] });
-    primary.setFault({ kind: 'bad-gateway' });
-    await call('POST', '/api/images', { prompt: 'a cat' });
-    await check();
-    primary.setFault(null);
-    await check();
-    await check();
-
-    const { json } = await call('GET', '/api/timeline');
-    const timeline = json.timeline as { type: string; id: number; at: string }[];
-    const checks = json.healthchecks as { ok: boolean; error?: string; id: number }[];
-    expect(timeline.map(({ id: _id, at: _at, ...rest }) => rest)).toEqual([
-      { type: 'breaker', endpoint: 'primary', state: 'open', previous: 'closed' },
-      { type: 'switched', from: 'primary', to: 'fallback', reason: 'error', error: '502' },
-      { type: 'breaker', endpoint: 'primary', state: 'half-open', previous: 'open' },
-      { type: 'breaker', endpoint: 'primary', state: 'closed', previous: 'half-open' },
-      { type: 'recovered', endpoint: 'primary', downtimeMs: expect.any(Number) },
-      { type: 'switched', from: 'fallback', to: 'primary', reason: 'recovered' },
-    ]);
-    expect(checks.map((c) => [c.ok, c.error])).toEqual([[false, '502'], [true, undefined], [true, undefined]]);
-    const ids = [...timeline, ...checks].map((e) => e.id).sort((a, b) => a - b);
-    expect(new Set(ids).size).toBe(ids.length);
-    for (const e of timeline) expect(Number.isNaN(Date.parse(e.at))).toBe(false);
-  });
-
-  it('GET /api/timeline is a ring buffer of historySize entries per list', async () => {
-    const url = await startApp({ checkToken: TOKEN, historySize: 2 });
-    for (let i = 0; i < 4; i++) await check(url);
-    const res = await fetch(`${url}/api/timeline`);
-    const json = (await res.json()) as { healthchecks: { id: number }[]; timeline: unknown[] };
-    expect(json.healthchecks).toHaveLength(2);
-    expect(json.healthchecks[0]!.id).toBeLessThan(json.healthchecks[1]!.id);
-    expect(json.timeline).toEqual([]);
-  });
-
-  it('GET /api/status?detail=full is the whole snapshot, without upstream text', async () => {
-    primary.setFault({ kind: 'bad-gateway' });
-    await call('POST', '/api/images', { prompt: 'a cat' });
-    const { json } = await call('GET', '/api/status?detail=full');
-    expect(json).toMatchObject({ mainApi: primary.url, fallbackApi: fallback.url, activeEndpoint: 'fallback', healthCheck: { enabled: false } });
-    const [p, f] = json.endpoints as Record<string, unknown>[];
-    expect(p).toMatchObject({ name: 'primary', baseURL: primary.url, state: 'open', active: false, lastError: '502 InternalServerError' });
-    expect(f).toMatchObject({ name: 'fallback', state: 'closed', active: true, lastError: null });
-    expect(JSON.stringify(json)).not.toMatch(/nginx|<html/);
-    // The classic route keeps its shape.
-    expect(Object.keys((await call('GET', '/api/status')).json)).toEqual(['mainApi', 'fallbackApi', 'isMainApiAvailable', 'activeEndpoint', 'lastCheckedAt']);
-  });
-
-  it('adds no client listener per event stream, and forgets streams that disconnect', async () => {
-    const on = vi.spyOn(client, 'on');
-    const once = vi.spyOn(client, 'once');
-    const streams = await Promise.all(Array.from({ length: 20 }, () => openEvents()));
-    await Promise.all(streams.map((s) => s.next()));
-    expect(liveFeedOf(app).connections()).toBe(20);
-    for (const s of streams) s.close();
-    await vi.waitFor(() => expect(liveFeedOf(app).connections()).toBe(0), { timeout: 5000, interval: 10 });
-    expect(on).not.toHaveBeenCalled();
-    expect(once).not.toHaveBeenCalled();
-
-    // Events after the disconnects reach nobody and break nothing; a new stream still works.
-    primary.setFault({ kind: 'bad-gateway' });
-    expect((await call('POST', '/api/images', { prompt: 'a cat' })).json).toMatchObject({ endpoint: 'fallback' });
-    const fresh = await openEvents();
-    expect(await fresh.next()).toMatchObject({ event: 'status', data: { activeEndpoint: 'fallback' } });
-    await check();
-    expect(await fresh.until((m) => m.event === 'healthcheck')).toMatchObject({ data: { ok: false, error: '502' } });
-    fresh.close();
-    await vi.waitFor(() => expect(liveFeedOf(app).connections()).toBe(0), { timeout: 5000, interval: 10 });
-  });
-
-  it('liveFeed.close() ends every stream (for a clean shutdown)', async () => {
-    const events = await openEvents();
-    await events.next();
-    liveFeedOf(app).close();
-    expect(liveFeedOf(app).connections()).toBe(0);
-    await expect(events.next()).rejects.toThrow('event stream ended');
-  });
-});
-
-describe('GET /status/: the status page', () => {
-  it('serves the page, its script and its stylesheet, with a strict CSP', async () => {
-    const redirect = await fetch(`${base}/status`, { redirect: 'manual' });
-    expect(redirect.status).toBe(301);
-    expect(redirect.headers.get('location')).toBe('/status/');
-
-    const page = await fetch(`${base}/status/`);
-    expect(page.status).toBe(200);
-    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
-    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
-    const html = await page.text();
-    expect(html).toContain('<script type="module" src="app.js"></script>');
-    expect(html).toMatch(/aria-live="polite"/);
-
-    const script = await fetch(`${base}/status/app.js`);
-    expect(script.headers.get('content-type')).toMatch(/javascript/);
-    const js = await script.text();
-    expect(js).toContain("new EventSource('/api/events')");
-    expect(js).not.toMatch(/innerHTML|\bimport\b.*from/); // text only, and no dependencies
-    expect((await fetch(`${base}/status/style.css`)).headers.get('content-type')).toMatch(/^text\/css/);
   });
 });
 

@@ -68,6 +68,22 @@ describe('SDK features through ResilientOpenAI with the primary failing over', (
     expect(((await raw.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe('hello from fallback');
   });
 
+  it('the Response of a non-streaming call reads like a fresh one, although its body was read inside the attempt', async () => {
+    const { client } = await failing();
+    const raw = await client.chat.completions.create(chat).asResponse();
+    expect(raw).toBeInstanceOf(Response);
+    expect(raw.bodyUsed).toBe(false);
+    expect(raw.url).toMatch(/\/chat\/completions$/);
+    const text = await raw.clone().text();
+    expect(JSON.parse(text)).toMatchObject({ object: 'chat.completion' });
+    expect(new TextDecoder().decode(await raw.arrayBuffer())).toBe(text);
+    expect(await (await raw.blob()).text()).toBe(text);
+    expect(await new Response(raw.body).text()).toBe(text);
+    expect(((await raw.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe('hello from fallback');
+    const { response } = await client.embeddings.create({ model: 'e', input: 'x' }).withResponse();
+    expect(response.headers.get('x-request-id')).toBe('req_fallback_2');
+  });
+
   it('stream: true fails over before the stream is returned', async () => {
     const { client, primary, fallback } = await failing();
     const stream = await client.chat.completions.create({ ...chat, stream: true });

@@ -55,7 +55,8 @@ async function openPage(options: { colorScheme?: 'light' | 'dark'; blockEvents?:
 const card = (page: Page, name: string) => page.locator(`[data-endpoint="${name}"]`);
 
 // Missing Chromium fails every test with this message (never a silent skip).
-const MISSING = existsSync(CHROMIUM) ? null : `Chromium not found at ${CHROMIUM}: run \`bash scripts/install-chromium.sh\` (as root) before the tests`;
+const MISSING =
+  existsSync(CHROMIUM) ? null : `Chromium not found at ${CHROMIUM}: run \`bash scripts/install-chromium.sh\` (as root) before the tests`;
 
 beforeAll(async () => {
   if (MISSING) return;
@@ -77,12 +78,25 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 60_000);
 
 afterEach(async () => {
-  while (contexts.length) await contexts.pop()!.close().catch(() => {});
+  while (contexts.length)
+    await contexts
+      .pop()!
+      .close()
+      .catch(() => {});
   expect(pageErrors.splice(0)).toEqual([]);
 });
 
@@ -109,7 +123,11 @@ describe('status page in headless Chromium', () => {
     expect(await page.locator('#summary-title').innerText()).toBe('All systems normal');
 
     primary!.setFault({ kind: 'bad-gateway' });
-    const images = await fetch(`${base}/api/images`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"prompt":"a cat"}' });
+    const images = await fetch(`${base}/api/images`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"prompt":"a cat"}',
+    });
     expect(await images.json()).toMatchObject({ endpoint: 'fallback' });
 
     await card(page, 'primary').and(page.locator('[data-active="false"][data-state="open"]')).waitFor(WAIT);
@@ -132,7 +150,9 @@ describe('status page in headless Chromium', () => {
     await page.waitForFunction(() => document.querySelector('#checks li')?.getAttribute('data-ok') === 'true', undefined, WAIT);
     expect(await page.locator('#checks li').count()).toBeLessThanOrEqual(10);
     expect(await page.locator('#checks li').first().innerText()).toMatch(/✓ OK[\s\S]*\d+ ms/);
-    const order = await page.locator('#timeline li[data-type="switched"]').evaluateAll((items) => items.map((li) => li.getAttribute('data-to')));
+    const order = await page
+      .locator('#timeline li[data-type="switched"]')
+      .evaluateAll((items) => items.map((li) => li.getAttribute('data-to')));
     expect(order.slice(0, 2)).toEqual(['primary', 'fallback']);
     expect(await page.locator('#timeline').getAttribute('aria-live')).toBe('polite');
 
