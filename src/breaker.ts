@@ -69,9 +69,13 @@ export class Breaker {
     if (this.trialsInFlight > 0) this.trialsInFlight--;
   }
 
-  /** Returns the new state when this success changed it. */
-  success(now: number): BreakerState | undefined {
+  /**
+   * Returns the new state when this success changed it. A call sent before the breaker opened
+   * says nothing about the endpoint since: it counts in the window only.
+   */
+  success(now: number, sentAt = now): BreakerState | undefined {
     this.#record(now, false);
+    if (this.state !== 'closed' && sentAt < this.openedAt) return undefined;
     this.consecutiveFailures = 0;
     if (this.state === 'closed') return undefined;
     // A success while open (a health probe) is the first step of a trial.
@@ -86,9 +90,10 @@ export class Breaker {
     return 'half-open';
   }
 
-  /** Returns the new state when this failure changed it. */
-  failure(now: number, switching: boolean): BreakerState | undefined {
+  /** Returns the new state when this failure changed it. Stale calls (see `success`) only count. */
+  failure(now: number, switching: boolean, sentAt = now): BreakerState | undefined {
     this.#record(now, true);
+    if (this.state !== 'closed' && sentAt < this.openedAt) return undefined;
     this.consecutiveSuccesses = 0;
     if (switching) this.consecutiveFailures++;
     if (this.state !== 'closed') {

@@ -123,6 +123,11 @@ export class ResilientOpenAI extends OpenAI {
     return this;
   }
 
+  /** Number of listeners of `event` (across this client and those from `withOptions()`). */
+  listenerCount(event: EventName): number {
+    return this.#shared.core.emitter.listenerCount(event);
+  }
+
   /** A JSON-ready snapshot of the endpoints and the health checks. Contains no secret. */
   getStatus(): ResilientStatus {
     return snapshot(this.#shared.core.router, this.#shared.health, this.#shared.closed);

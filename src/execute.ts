@@ -97,6 +97,7 @@ export async function execute(
   // Where the next attempt goes, chosen (and any half-open slot reserved) before the wait.
   let reserved: Route | undefined;
   let sent = false;
+  let sentAt = 0;
   let next: Endpoint | undefined;
   let decision: Decision = { action: 'fail' };
   let oneShotBody = false;
@@ -122,13 +123,14 @@ export async function execute(
       : undefined;
     const copy = prepareAttempt(options, endpoint, attemptSignal, Math.ceil(headersMs), defaults, override !== undefined);
     const started = Date.now();
+    sentAt = started;
     sent = true;
     try {
       let response = await endpoint.client.request(copy).asResponse();
       const left = started + attemptMs - Date.now();
       if (bufferable && response.status !== 204) response = await bufferBody(response, left, attemptSignal);
       else if (isStream) response = await guardStream(response, left, controller, attemptSignal!, endpoint.name);
-      router.success(route, Date.now() - started);
+      router.success(route, started);
       const retryOf = failures.length ? requestLogID : undefined;
       return { response, options, controller, requestLogID, retryOfRequestLogID: retryOf, startTime };
     } catch (error) {
@@ -164,7 +166,7 @@ export async function execute(
       const switching = decision.action === 'failover' || core.failover.shouldFailover(context);
       // The breaker learns from every attempt, including the last one.
       if (error instanceof APIUserAbortError) router.neutral(current);
-      else router.failure(current, { error, fault: isProviderFault(error) || switching, switching }, 'error');
+      else router.failure(current, { error, fault: isProviderFault(error) || switching, switching }, 'error', sentAt);
       if (decision.action === 'failover') {
         log('%s failed (%s); failing over', endpoint.name, statusOf(error) ?? describeError(error, secrets));
         leftBehind.add(endpoint);

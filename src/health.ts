@@ -54,6 +54,7 @@ export class HealthMonitor {
     const endpoint = this.router.primary;
     const controller = new AbortController();
     const started = performance.now();
+    const sentAt = Date.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
     let error: unknown;
     try {
@@ -78,10 +79,10 @@ export class HealthMonitor {
     this.emitter.emit('healthcheck', ok ? { endpoint: endpoint.name, ok, latencyMs } : { endpoint: endpoint.name, ok, latencyMs, error });
     if (ok) {
       log('health check: %s available (%dms)', endpoint.name, latencyMs);
-      this.router.success({ endpoint, trial: false }, latencyMs);
+      this.router.success({ endpoint, trial: false }, sentAt);
     } else {
       log('health check: %s unavailable (%s)', endpoint.name, describeError(error, this.secrets));
-      this.router.failure({ endpoint, trial: false }, { error, fault: true, switching: true }, 'healthcheck');
+      this.router.failure({ endpoint, trial: false }, { error, fault: true, switching: true }, 'healthcheck', sentAt);
     }
     return ok;
   }

@@ -1,24 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIUserAbortError } from 'openai';
 import { IncompleteStreamError } from './errors.js';
-
-// Markers of a finished SSE stream: chat completions ([DONE], finish_reason), Responses API
-// (response.completed/incomplete/failed), assistants (event: done), and error events.
-const TERMINAL =
-  /data: ?\[DONE\]|"finish_reason": ?"|response\.(?:completed|incomplete|failed)|^event: ?(?:done|error)\b|"type": ?"error"/m;
-const MARKER_SPAN = 40;
-
-/** Finds a terminal event in text fed chunk by chunk, across chunk boundaries. */
-class TerminalScanner {
-  seen = false;
-  #tail = '';
-
-  feed(text: string): void {
-    if (this.seen) return;
-    const window = this.#tail + text;
-    if (TERMINAL.test(window)) this.seen = true;
-    else this.#tail = window.slice(-MARKER_SPAN);
-  }
-}
+import { hasFirstEvent, TerminalScanner } from './sse-terminal.js';
 
 /**
  * Runs `work`, aborting the attempt when `ms` passes first (the abort makes `work` reject), and
@@ -168,13 +150,6 @@ export async function bufferBody(response: Response, ms: number, signal: AbortSi
   throw new APIConnectionTimeoutError({ message: 'Timed out waiting for the response body.' });
 }
 
-/** True once `text` holds a complete SSE event with a data line. */
-function hasFirstEvent(text: string): boolean {
-  const blocks = text.split(/\r?\n\r?\n/);
-  blocks.pop(); // the last block is not terminated yet
-  return blocks.some((block) => /^data:/m.test(block));
-}
-
 /**
  * For SSE responses: waits for the first event inside the attempt (a stream that fails before
  * any event is an ordinary attempt failure), then hands out a body that ends with
@@ -189,21 +164,19 @@ export async function guardStream(
 ): Promise<Response> {
   if (!response.body || !response.headers.get('content-type')?.includes('text/event-stream')) return response;
   const reader = response.body.getReader();
-  const decoder = new TextDecoder();
   const scanner = new TerminalScanner();
   const head: Uint8Array[] = [];
-  let text = '';
+  let size = 0;
   try {
     await bounded(
       async () => {
-        while (!hasFirstEvent(text)) {
+        do {
           const { done, value } = await reader.read();
           if (done) throw new APIConnectionError({ message: 'The stream ended before its first event.' });
           head.push(value);
-          const decoded = decoder.decode(value, { stream: true });
-          scanner.feed(decoded);
-          text += decoded;
-        }
+          size += value.length;
+          scanner.feed(value);
+        } while (!hasFirstEvent(head.length === 1 ? head[0]! : concat(head, size)));
       },
       ms,
       controller,
@@ -226,7 +199,7 @@ export async function guardStream(
           else stream.error(new IncompleteStreamError(endpoint));
           return;
         }
-        scanner.feed(decoder.decode(value, { stream: true }));
+        scanner.feed(value);
         stream.enqueue(value);
       } catch (error) {
         // An abort (user signal, `break`) passes through: the SDK's Stream ends quietly on it.

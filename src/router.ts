@@ -106,18 +106,19 @@ export class Router {
     return endpoint.breaker.state === 'closed';
   }
 
-  success(route: Route, latencyMs: number): void {
+  /** `sentAt`: when the request went out; answers to requests older than an opening are stale. */
+  success(route: Route, sentAt: number): void {
     const { endpoint } = route;
     if (route.trial) endpoint.breaker.release();
     const now = Date.now();
     endpoint.lastSuccessAt = now;
-    endpoint.latencyMs = latencyMs;
+    endpoint.latencyMs = now - sentAt;
     const before = endpoint.breaker.state;
-    endpoint.breaker.success(now);
+    endpoint.breaker.success(now, sentAt);
     if (endpoint.breaker.state !== before) this.#transition(endpoint, before, 'recovered');
   }
 
-  failure(route: Route, failure: Failure, reason: Exclude<SwitchReason, 'recovered'>): void {
+  failure(route: Route, failure: Failure, reason: Exclude<SwitchReason, 'recovered'>, sentAt: number): void {
     const { endpoint } = route;
     if (route.trial) endpoint.breaker.release();
     const now = Date.now();
@@ -128,7 +129,7 @@ export class Router {
     endpoint.lastFailureAt = now;
     endpoint.lastError = describeError(failure.error, this.secrets);
     const before = endpoint.breaker.state;
-    endpoint.breaker.failure(now, failure.switching);
+    endpoint.breaker.failure(now, failure.switching, sentAt);
     if (endpoint.breaker.state !== before) this.#transition(endpoint, before, reason, failure.error);
   }
 

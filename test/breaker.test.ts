@@ -59,6 +59,17 @@ describe('Breaker (pure state machine, time passed in)', () => {
     expect(b.admit(2001)).toBe('trial');
   });
 
+  it('answers to requests sent before it opened are stale: they neither close nor re-open it', () => {
+    const b = new Breaker(config({ successThreshold: 1, cooldownMs: 1000 }));
+    b.failure(100, true);
+    expect(b.success(150, 50)).toBeUndefined(); // sent at 50, before the opening at 100
+    expect(b.state).toBe('open');
+    expect(b.failure(900, true, 60)).toBeUndefined();
+    expect(b.admit(1100)).toBe('trial'); // the cooldown still counts from 100
+    b.release();
+    expect(b.success(1200, 1100)).toBe('closed');
+  });
+
   it('successes while open (health probes) count toward closing: hysteresis', () => {
     const b = new Breaker(config({ successThreshold: 3 }));
     b.failure(0, true);
@@ -90,6 +101,19 @@ describe('breakers in the client', () => {
       'fallback->primary:recovered',
     ]);
     expect(events.breaker.map((e) => `${e.endpoint}:${e.state}`)).toEqual(['primary:open', 'primary:half-open', 'primary:closed']);
+  });
+
+  it('slow successes of calls sent before the outage do not switch traffic back', async () => {
+    const { client, primary, events } = await setup({ breaker: { successThreshold: 1 } });
+    primary.setFault({ kind: 'delay', ms: 150 });
+    const slow = Array.from({ length: 5 }, () => client.chat.completions.create(chat));
+    await new Promise((r) => setTimeout(r, 30));
+    primary.setFault({ kind: 'bad-gateway' });
+    await client.chat.completions.create(chat); // opens the primary's breaker
+    const answers = await Promise.all(slow);
+    expect(answers.every((a) => a.choices[0]!.message.content === 'hello from primary')).toBe(true);
+    expect(client.activeEndpoint).toBe('fallback');
+    expect(events.switched).toHaveLength(1);
   });
 
   it('a flapping primary does not bounce traffic: one switch away, none back', async () => {

@@ -41,7 +41,9 @@ describe('events', () => {
     expect(once).toEqual(['fallback']);
     expect(kept).toEqual(['fallback', 'primary']);
     expect(removed).toEqual([]);
+    expect(client.listenerCount('switched')).toBe(2); // 'kept' and the harness's recorder
     client.off('switched');
+    expect(client.listenerCount('switched')).toBe(0);
     primary.setFault({ kind: 'bad-gateway' });
     await client.chat.completions.create(chat);
     expect(kept).toHaveLength(2);

@@ -1,0 +1,157 @@
+// Turns the benchmark results into one markdown table: figure, comparison, ratio, goal, met.
+import { fmt } from './lib.mjs';
+
+const ms = (n) => `${fmt(n, n < 10 ? 2 : 0)} ms`;
+const us = (n) => `${fmt(n, 1)} µs`;
+const yes = (ok) => (ok ? '✅' : '❌ missed');
+
+export function render(r) {
+  const rows = [];
+  const add = (measure, ours, comparison, ratio, goal, met) =>
+    rows.push(`| ${measure} | ${ours} | ${comparison} | ${ratio} | ${goal} | ${met} |`);
+  for (const c of r.overhead) {
+    add(
+      `1. ${c.case}: throughput`,
+      `${fmt(c.resilient.rps)} req/s`,
+      `plain OpenAI ${fmt(c.plain.rps)} req/s`,
+      fmt(c.throughputRatio, 3),
+      '≥ 0.97',
+      yes(c.throughputRatio >= 0.97),
+    );
+    add(
+      `1. ${c.case}: p50 / p99`,
+      `${ms(c.resilient.p50Ms)} / ${ms(c.resilient.p99Ms)}`,
+      `${ms(c.plain.p50Ms)} / ${ms(c.plain.p99Ms)}`,
+      `+${fmt(c.addedP50Us, 0)} µs p50`,
+      'p50 + < 50 µs',
+      yes(c.addedP50Us < 50),
+    );
+  }
+  for (const [kind, label] of [
+    ['json', 'JSON call'],
+    ['sse', 'SSE stream of 200 chunks'],
+  ]) {
+    const c = r.cpu[kind];
+    add(
+      `1b. Client CPU per ${label} (in-memory fetch)`,
+      us(c.resilientUs),
+      `plain OpenAI ${us(c.plainUs)}`,
+      `+${us(c.addedUs)}`,
+      '< 50 µs added',
+      yes(c.addedUs < 50),
+    );
+  }
+  const f = r.failover;
+  add(
+    '2. Call whose primary answers 502 (p50)',
+    ms(f.failoverP50),
+    `healthy call ${ms(f.healthyP50)}`,
+    `+${ms(f.failoverP50 - f.healthyP50)}`,
+    'no sleep: + < 5 ms',
+    yes(f.failoverP50 - f.healthyP50 < 5),
+  );
+  add(
+    '2. Same outage, plain SDK (retries, then throws)',
+    ms(f.failoverP50),
+    `plain OpenAI: error after ${ms(f.plainFailMs)}`,
+    `${fmt(f.plainFailMs / f.failoverP50, 0)}× faster, and succeeds`,
+    '—',
+    '—',
+  );
+  add(
+    '2. Same outage, hand-written retry-then-switch',
+    ms(f.failoverP50),
+    `seed approach ${ms(f.seedMs)}`,
+    `${fmt(f.seedMs / f.failoverP50, 0)}× faster`,
+    '—',
+    '—',
+  );
+  const o = r.outage;
+  add(
+    '3. Outage under load: success rate',
+    `${fmt(o.successRate * 100, 1)} % of ${fmt(o.calls)}`,
+    '—',
+    '—',
+    '100 %',
+    yes(o.successRate === 1),
+  );
+  add(
+    '3. Requests that reached the dead primary',
+    fmt(o.requestsToDeadPrimary),
+    `calls in flight at the switch: ${fmt(o.inFlightAtSwitch)}`,
+    '—',
+    '≤ in flight + health probes',
+    yes(o.requestsToDeadPrimary <= o.inFlightAtSwitch + 5),
+  );
+  add('3. Outage under load: p99 latency', ms(o.p99Ms), 'upstream answers in 100 ms', '—', '—', '—');
+  add(
+    '3. Events',
+    `${o.switched} switched, ${o.recovered} recovered`,
+    '—',
+    '—',
+    'one switch each way',
+    yes(o.switched === 2 && o.recovered === 1),
+  );
+  if (r.hung) {
+    const h = r.hung;
+    add(
+      '4. Hung primary, JSON call: time to an answer',
+      ms(h.jsonMs),
+      'plain OpenAI: 10 min timeout × 3 attempts',
+      fmt(1_800_000 / h.jsonMs, 0) + '× sooner',
+      '`timeouts.requestMs` (120 s)',
+      yes(h.jsonMs < 125_000),
+    );
+    add(
+      '4. Hung primary, stream: time to an answer',
+      ms(h.streamMs),
+      'plain OpenAI: 10 min timeout × 3 attempts',
+      fmt(1_800_000 / h.streamMs, 0) + '× sooner',
+      '`timeouts.streamHeadersMs` (20 s)',
+      yes(h.streamMs < 25_000),
+    );
+    add('4. The next call after the switch', ms(h.nextMs), '—', '—', 'skips the hung primary', yes(h.nextMs < 1000));
+  } else add('4. Hung primary', 'skipped (--quick)', '—', '—', '—', '—');
+  const m = r.memory;
+  add(
+    `5. Heap after ${fmt(m.calls)} calls (${fmt(m.failovers)} failovers)`,
+    `${fmt(m.after.heap, 1)} MB`,
+    `after warm-up ${fmt(m.before.heap, 1)} MB`,
+    fmt(m.heapRatio, 3),
+    '≤ 1.10',
+    yes(m.heapRatio <= 1.1 && m.gcExposed),
+  );
+  add(
+    '5. Listeners / timers',
+    `${m.after.listeners} / ${m.after.timers}`,
+    `after warm-up ${m.before.listeners} / ${m.before.timers}`,
+    '—',
+    'no growth',
+    yes(m.after.listeners === m.before.listeners && m.after.timers <= m.before.timers),
+  );
+  const fp = r.footprint;
+  add(
+    '6. Import time (built package)',
+    ms(fp.importOursMs),
+    `openai alone ${ms(fp.importOpenAIMs)}`,
+    fmt(fp.importOursMs / fp.importOpenAIMs, 2),
+    '—',
+    '—',
+  );
+  add(
+    '6. Bundle size (ESM, minified: no)',
+    `${fmt(fp.esmBytes / 1024, 1)} kB (${fmt(fp.esmGzipBytes / 1024, 1)} kB gzip)`,
+    `CJS ${fmt(fp.cjsBytes / 1024, 1)} kB (p-retry bundled)`,
+    '—',
+    '—',
+    '—',
+  );
+  const mc = r.machine;
+  return [
+    `Measured ${mc.date} on ${mc.cpu} (${mc.cores} cores, ${mc.memoryGiB} GiB), ${mc.os}, Node ${mc.node}, openai ${mc.openai}${mc.quick ? ' (quick run: smaller loads)' : ''}.`,
+    '',
+    '| Measure | resilient-openai | Comparison | Ratio | Goal | Met |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+}

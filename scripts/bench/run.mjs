@@ -1,0 +1,62 @@
+// `npm run bench`: measures the built package (dist/) against the plain SDK on loopback upstreams
+// and prints a markdown table and JSON. `--write` also updates BENCHMARKS.md; `--quick` runs
+// smaller loads and skips the two-minute hung-primary scenario (a smoke run, not for publishing).
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import OpenAI from 'openai';
+import { ResilientOpenAI } from '../../dist/index.js';
+import { cpu } from './cpu.mjs';
+import { failoverCost } from './failover-cost.mjs';
+import { footprint } from './footprint.mjs';
+import { hung } from './hung.mjs';
+import { memory } from './memory.mjs';
+import { outage } from './outage.mjs';
+import { overhead } from './overhead.mjs';
+import { render } from './report.mjs';
+
+const quick = process.argv.includes('--quick');
+const write = process.argv.includes('--write');
+const deps = { OpenAI, ResilientOpenAI };
+const step = (name) => process.stderr.write(`bench: ${name}…\n`);
+
+const openaiVersion = JSON.parse(readFileSync(new URL('../../node_modules/openai/package.json', import.meta.url), 'utf8')).version;
+const results = {
+  machine: {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    openai: openaiVersion,
+    date: new Date().toISOString().slice(0, 10),
+    quick,
+  },
+};
+step('1. overhead');
+results.overhead = await overhead({ ...deps, rounds: quick ? 2 : 6, scale: quick ? 0.2 : 1 });
+step('1b. CPU per call');
+results.cpu = await cpu({ ...deps, rounds: quick ? 3 : 10 });
+step('2. failover cost');
+results.failover = await failoverCost(deps);
+step('3. outage under load');
+results.outage = await outage(deps);
+if (!quick) {
+  step('4. hung primary (default bounds: up to two minutes)');
+  results.hung = await hung(deps);
+}
+step('5. memory');
+results.memory = await memory({ ...deps, total: quick ? 20_000 : 100_000 });
+step('6. footprint');
+results.footprint = footprint({ rounds: quick ? 5 : 15 });
+
+const markdown = render(results);
+console.log(markdown);
+console.log('\n```json\n' + JSON.stringify(results, null, 2) + '\n```');
+if (write) {
+  const url = new URL('../../BENCHMARKS.md', import.meta.url);
+  const doc = readFileSync(url, 'utf8');
+  const [start, end] = ['<!-- bench:start -->\n', '\n<!-- bench:end -->'];
+  const body = `${markdown}\n\n<details><summary>Raw figures (JSON)</summary>\n\n\`\`\`json\n${JSON.stringify(results, null, 2)}\n\`\`\`\n\n</details>`;
+  writeFileSync(url, doc.slice(0, doc.indexOf(start) + start.length) + body + doc.slice(doc.indexOf(end)));
+  process.stderr.write('bench: BENCHMARKS.md updated\n');
+}
