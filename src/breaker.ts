@@ -47,6 +47,7 @@ export class Breaker {
   consecutiveFailures = 0;
   consecutiveSuccesses = 0;
   openedAt = 0;
+  closedAt = 0;
   trialsInFlight = 0;
   readonly #buckets: { at: number; calls: number; faults: number }[] = [];
 
@@ -83,6 +84,7 @@ export class Breaker {
     this.consecutiveSuccesses++;
     if (this.consecutiveSuccesses >= this.config.successThreshold) {
       this.state = 'closed';
+      this.closedAt = now;
       this.consecutiveSuccesses = 0;
       this.#buckets.length = 0;
       return 'closed';
@@ -90,10 +92,13 @@ export class Breaker {
     return 'half-open';
   }
 
-  /** Returns the new state when this failure changed it. Stale calls (see `success`) only count. */
+  /**
+   * Returns the new state when this failure changed it. Stale calls only count in the window: sent
+   * before the breaker opened (see `success`), or before it last closed.
+   */
   failure(now: number, switching: boolean, sentAt = now): BreakerState | undefined {
     this.#record(now, true);
-    if (this.state !== 'closed' && sentAt < this.openedAt) return undefined;
+    if (sentAt < (this.state === 'closed' ? this.closedAt : this.openedAt)) return undefined;
     this.consecutiveSuccesses = 0;
     if (switching) this.consecutiveFailures++;
     if (this.state !== 'closed') {

@@ -213,5 +213,38 @@ export async function guardStream(
       return reader.cancel(reason);
     },
   });
-  return withURL(new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers }), response);
+  (response as Guarded)[kStream] = body;
+  return Object.setPrototypeOf(response, GuardedPrototype) as Response;
 }
+
+const kStream = Symbol('resilient-openai.stream');
+type Guarded = Response & { [kStream]: ReadableStream<Uint8Array> };
+/** Reads a guarded body through a fresh Response, so every body method sees the guarded bytes. */
+const viaGuard = (method: 'text' | 'json' | 'arrayBuffer' | 'blob' | 'bytes') => ({
+  value(this: Guarded) {
+    return new Response(this[kStream])[method]();
+  },
+  configurable: true,
+});
+
+// A streamed response keeps its identity (URL, headers, status) and only its body is swapped for
+// the guarded one: cheaper than building a new Response per stream.
+const GuardedPrototype = Object.create(Response.prototype, {
+  body: {
+    get(this: Guarded) {
+      return this[kStream];
+    },
+    configurable: true,
+  },
+  bodyUsed: {
+    get(this: Guarded) {
+      return this[kStream].locked;
+    },
+    configurable: true,
+  },
+  text: viaGuard('text'),
+  json: viaGuard('json'),
+  arrayBuffer: viaGuard('arrayBuffer'),
+  blob: viaGuard('blob'),
+  bytes: viaGuard('bytes'),
+}) as Response;

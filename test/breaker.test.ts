@@ -70,6 +70,15 @@ describe('Breaker (pure state machine, time passed in)', () => {
     expect(b.success(1200, 1100)).toBe('closed');
   });
 
+  it('failures of requests sent before it last closed do not re-open it', () => {
+    const b = new Breaker(config({ successThreshold: 1, cooldownMs: 1000 }));
+    b.failure(100, true);
+    expect(b.success(200, 150)).toBe('closed');
+    expect(b.failure(250, true, 120)).toBeUndefined(); // sent at 120, before the close at 200
+    expect(b.state).toBe('closed');
+    expect(b.failure(300, true, 260)).toBe('open');
+  });
+
   it('successes while open (health probes) count toward closing: hysteresis', () => {
     const b = new Breaker(config({ successThreshold: 3 }));
     b.failure(0, true);

@@ -77,6 +77,19 @@ describe('streams that tell the truth', () => {
     await expect(client.chat.completions.stream(chat).finalContent()).rejects.toThrow(/incomplete/);
   });
 
+  it('asResponse() of a stream gives the guarded body to every body method, and keeps the URL', async () => {
+    const { client, primary } = await setup();
+    primary.queue({ kind: 'truncated-stream', afterChunks: 1 });
+    const cut = await client.chat.completions.create({ ...chat, stream: true }).asResponse();
+    expect(cut.url).toMatch(/\/chat\/completions$/);
+    await expect(cut.text()).rejects.toBeInstanceOf(IncompleteStreamError);
+    const whole = await client.chat.completions.create({ ...chat, stream: true }).asResponse();
+    expect(whole.bodyUsed).toBe(false);
+    const text = await whole.text();
+    expect(text).toContain('data: [DONE]');
+    expect(whole.bodyUsed).toBe(true);
+  });
+
   it('a slow stream that keeps sending is not cut', async () => {
     const { client, primary } = await setup({ timeouts: { requestMs: 100, streamHeadersMs: 100 } });
     primary.queue({ kind: 'slow-body', ms: 60 });

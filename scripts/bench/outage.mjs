@@ -13,13 +13,14 @@ export async function outage({ ResilientOpenAI }) {
     apiKey: 'sk-bench',
     baseURL: primary.url,
     fallback: { apiKey: 'sk-bench', baseURL: fallback.url },
-    healthCheck: { intervalMs: 100, timeoutMs: 500 },
+    healthCheck: { intervalMs: 100, timeoutMs: 2000 },
   });
-  const events = { switched: 0, recovered: 0 };
+  const events = { switched: 0, recovered: 0, switches: [] };
   let inFlight = 0;
   let inFlightAtSwitch = -1;
-  client.on('switched', () => {
+  client.on('switched', (e) => {
     events.switched++;
+    events.switches.push(`${e.from}→${e.to} (${e.reason})`);
     if (inFlightAtSwitch < 0) inFlightAtSwitch = inFlight;
   });
   client.on('recovered', () => events.recovered++);
@@ -47,6 +48,8 @@ export async function outage({ ResilientOpenAI }) {
   const duringOutage = await primary.stats();
   primary.mode('ok');
   const { latencies, wallMs } = await run;
+  // Events of the run only: a probe still in flight when the upstreams stop would add one.
+  const seen = { switched: events.switched, recovered: events.recovered, switches: [...events.switches] };
   client.close();
   await Promise.all([primary.close(), fallback.close()]);
   const s = summarize(latencies, wallMs);
@@ -56,7 +59,8 @@ export async function outage({ ResilientOpenAI }) {
     p99Ms: s.p99,
     requestsToDeadPrimary: duringOutage.receivedWhileDown,
     inFlightAtSwitch,
-    switched: events.switched,
-    recovered: events.recovered,
+    switched: seen.switched,
+    recovered: seen.recovered,
+    switches: seen.switches,
   };
 }

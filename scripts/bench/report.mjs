@@ -86,7 +86,7 @@ export function render(r) {
   add('3. Outage under load: p99 latency', ms(o.p99Ms), 'upstream answers in 100 ms', '—', '—', '—');
   add(
     '3. Events',
-    `${o.switched} switched, ${o.recovered} recovered`,
+    `${o.switched} switched (${o.switches.join(', ')}), ${o.recovered} recovered`,
     '—',
     '—',
     'one switch each way',
