@@ -116,6 +116,22 @@ export class Breaker {
     return undefined;
   }
 
+  /** Another instance saw this endpoint fail: open as if we had. */
+  forceOpen(now: number): void {
+    this.state = 'open';
+    this.openedAt = now;
+    this.consecutiveSuccesses = 0;
+  }
+
+  /** Another instance saw this endpoint recover: close as if we had. */
+  forceClose(now: number): void {
+    this.state = 'closed';
+    this.closedAt = now;
+    this.consecutiveFailures = 0;
+    this.consecutiveSuccesses = 0;
+    this.#buckets.length = 0;
+  }
+
   /** A call that neither succeeded nor failed through the provider's fault (e.g. a 400). */
   neutral(now: number): void {
     this.#record(now, false);

@@ -1,6 +1,8 @@
 // The named export: in CommonJS, openai's module.exports is a factory function, not the class.
 import { APIPromise, OpenAI, PagePromise, type ClientOptions } from 'openai';
 import type { AbstractPage } from 'openai/pagination';
+import { createHash } from 'node:crypto';
+import type { Coordination } from './coordination.js';
 import { SafeEmitter, type EventName, type ResilientEvents } from './events.js';
 import { execute, type Core, type RequestDefaults } from './execute.js';
 import { HealthMonitor } from './health.js';
@@ -13,6 +15,7 @@ import { snapshot, type ResilientStatus } from './status.js';
 interface Shared {
   core: Core;
   health: HealthMonitor;
+  coordination: Coordination;
   closed: boolean;
 }
 
@@ -40,11 +43,21 @@ function prepare(options: ResilientOptions | undefined): { clientOptions: Client
   const emitter = new SafeEmitter();
   const secrets = new SecretSet();
   for (const secret of normalized.secrets) secrets.add(secret);
-  const router = new Router(normalized.endpoints, normalized.breaker, emitter, secrets);
+  const { coordination } = normalized;
+  const router = new Router(normalized.endpoints, normalized.breaker, emitter, secrets, coordination);
+  coordination.start(
+    router.endpoints.map((e) => ({ name: e.name, id: endpointId(e.name, e.url) })),
+    (change) => router.applyRemote(change),
+  );
   const core: Core = { router, emitter, secrets, retry: normalized.retry, failover: normalized.failover, timeouts: normalized.timeouts };
-  const health = new HealthMonitor(router, emitter, secrets, normalized.healthCheck!);
+  const health = new HealthMonitor(router, emitter, secrets, normalized.healthCheck!, coordination);
   if (normalized.healthTimer) health.start();
-  return { clientOptions: normalized.primaryOptions, derivation: { shared: { core, health, closed: false }, defaults: {} } };
+  return { clientOptions: normalized.primaryOptions, derivation: { shared: { core, health, coordination, closed: false }, defaults: {} } };
+}
+
+/** The same endpoint has the same id in every process; the id carries no secret (URL redacted). */
+function endpointId(name: string, redactedURL: string): string {
+  return createHash('sha256').update(`${name}\n${redactedURL}`).digest('hex').slice(0, 16);
 }
 
 /**
@@ -130,7 +143,7 @@ export class ResilientOpenAI extends OpenAI {
 
   /** A JSON-ready snapshot of the endpoints and the health checks. Contains no secret. */
   getStatus(): ResilientStatus {
-    return snapshot(this.#shared.core.router, this.#shared.health, this.#shared.closed);
+    return snapshot(this.#shared.core.router, this.#shared.health, this.#shared.closed, this.#shared.coordination.status());
   }
 
   /**
@@ -154,15 +167,18 @@ export class ResilientOpenAI extends OpenAI {
     return this.#shared.core.router.active.client;
   }
 
-  /** Stops the health timer (shared with `withOptions()` clients). Idempotent; calls keep working. */
-  close(): void {
+  /**
+   * Stops the health timer and the coordination's background work (shared with `withOptions()`
+   * clients). Idempotent; calls keep working. Resolves once the probe lease, if any, is released.
+   */
+  close(): Promise<void> {
     this.#shared.closed = true;
     this.#shared.health.stop();
+    return this.#shared.coordination.close().catch(() => {});
   }
 
   /** `await using client = new ResilientOpenAI()` closes it at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
+    return this.close();
   }
 }

@@ -8,7 +8,9 @@ export type SwitchReason =
   /** A health probe of the primary failed and opened its breaker while it was active. */
   | 'healthcheck'
   /** An endpoint earlier in the order recovered (its breaker closed) and traffic went back to it. */
-  | 'recovered';
+  | 'recovered'
+  /** Another instance (see `coordination`) saw the endpoint fail. */
+  | 'remote';
 
 /** Payload of `switched`: traffic moved from one endpoint to another. */
 export interface SwitchedEvent {
@@ -64,6 +66,16 @@ export interface BreakerEvent {
   previous: 'closed' | 'open' | 'half-open';
 }
 
+/** Payload of `remote`: another instance shared a breaker change, and this one applied it. */
+export interface RemoteEvent {
+  /** Name of the endpoint. */
+  endpoint: string;
+  /** The state the other instance saw. */
+  state: 'open' | 'closed';
+  /** The instance that saw it. */
+  instanceId: string;
+}
+
 /** Events emitted by `ResilientOpenAI`; listen with `client.on(name, listener)`. */
 export interface ResilientEvents {
   /** Traffic moved to another endpoint. */
@@ -76,6 +88,8 @@ export interface ResilientEvents {
   retry: (event: RetryEvent) => unknown;
   /** A probe of the primary finished. */
   healthcheck: (event: HealthCheckEvent) => unknown;
+  /** Another instance shared a breaker change (with shared coordination only). */
+  remote: (event: RemoteEvent) => unknown;
 }
 
 /** Names of the events of {@link ResilientEvents}. */

@@ -2,6 +2,7 @@ import type { SafeEmitter } from './events.js';
 import { log } from './log.js';
 import type { NormalizedOptions } from './options.js';
 import { describeError, type SecretSet } from './redact.js';
+import type { Coordination } from './coordination.js';
 import type { Router } from './router.js';
 
 type HealthConfig = NonNullable<NormalizedOptions['healthCheck']>;
@@ -25,11 +26,12 @@ export class HealthMonitor {
     private readonly emitter: SafeEmitter,
     private readonly secrets: SecretSet,
     readonly config: HealthConfig,
+    private readonly coordination: Coordination,
   ) {}
 
   start(): void {
     if (this.#timer) return;
-    this.#timer = setInterval(() => void this.check(), this.config.intervalMs);
+    this.#timer = setInterval(() => void this.#tick(), this.config.intervalMs);
     // A health timer must never be the reason a process stays alive.
     this.#timer.unref?.();
   }
@@ -41,6 +43,11 @@ export class HealthMonitor {
 
   get running(): boolean {
     return this.#timer !== undefined;
+  }
+
+  /** A timer tick: probes unless another instance holds the cluster's probe lease. */
+  async #tick(): Promise<void> {
+    if (await this.coordination.shouldProbe().catch(() => true)) await this.check();
   }
 
   check(): Promise<boolean> {

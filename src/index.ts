@@ -4,6 +4,7 @@ export { IncompleteStreamError, isIncompleteStreamError } from './errors.js';
 export { withFailover, type FailoverOverride } from './request-copy.js';
 export { isStatefulRequest, type RequestInfo } from './stateful.js';
 export type { BreakerOptions, BreakerState } from './breaker.js';
+export type { Coordination, CoordinatedEndpoint, CoordinationStatus, LocalChange, RemoteChange } from './coordination.js';
 export {
   createFailoverPolicy,
   createRetryPolicy,
@@ -27,6 +28,7 @@ export type {
   EventName,
   HealthCheckEvent,
   RecoveredEvent,
+  RemoteEvent,
   ResilientEvents,
   RetryEvent,
   SwitchReason,

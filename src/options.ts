@@ -1,5 +1,7 @@
 import { OpenAI, type ClientOptions } from 'openai';
+import { randomUUID } from 'node:crypto';
 import { breakerDefaults, type BreakerConfig, type BreakerOptions } from './breaker.js';
+import { localCoordination, type Coordination } from './coordination.js';
 import {
   createFailoverPolicy,
   createRetryPolicy,
@@ -84,6 +86,11 @@ export interface ResilientOptions extends ClientOptions {
   timeouts?: TimeoutOptions | undefined;
   /** Model names as the primary knows them. */
   models?: ModelMap | undefined;
+  /**
+   * Shares breaker state and the health probe between processes, e.g.
+   * `createRedisCoordination({ client })`. @default local: every process decides alone
+   */
+  coordination?: Coordination | undefined;
 }
 
 export interface EndpointSpec {
@@ -101,6 +108,7 @@ export interface NormalizedOptions {
   healthCheck: { intervalMs: number; timeoutMs: number; probe: NonNullable<HealthCheckOptions['probe']> } | null;
   healthTimer: boolean;
   breaker: BreakerConfig;
+  coordination: Coordination;
   timeouts: Required<{ [K in keyof TimeoutOptions]: number }>;
   /** Every credential we were given, so no text we emit can contain one. */
   secrets: unknown[];
@@ -109,7 +117,7 @@ export interface NormalizedOptions {
 const healthDefaults = { intervalMs: 300_000, timeoutMs: 10_000 } as const;
 const timeoutDefaults = { requestMs: 120_000, streamHeadersMs: 20_000, deadlineMs: 300_000 } as const;
 
-const OWN_KEYS = ['name', 'fallback', 'retry', 'failover', 'healthCheck', 'breaker', 'timeouts', 'models'] as const;
+const OWN_KEYS = ['name', 'fallback', 'retry', 'failover', 'healthCheck', 'breaker', 'timeouts', 'models', 'coordination'] as const;
 const MAX_TIMER = 2 ** 31 - 1;
 /** The SDK's default `timeout`: an instance with it has no timeout of its own. */
 const SDK_DEFAULT_TIMEOUT = 600_000;
@@ -271,6 +279,16 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
   const breaker = normalizeBreaker(options.breaker);
   const timeouts = normalizeTimeouts(options.timeouts);
   checkModels('models', options.models);
+  const coordination = options.coordination ?? localCoordination(randomUUID().slice(0, 8));
+  for (const method of ['start', 'publish', 'shouldProbe', 'status', 'close'] as const) {
+    if (typeof (coordination as unknown as Record<string, unknown>)[method] !== 'function') {
+      fail(
+        `coordination.${method}`,
+        'a function (pass what createRedisCoordination() returns)',
+        (coordination as unknown as Record<string, unknown>)[method],
+      );
+    }
+  }
 
   const primaryOptions: ClientOptions = { ...options };
   for (const key of OWN_KEYS) delete (primaryOptions as Record<string, unknown>)[key];
@@ -322,7 +340,18 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
   const retry = isPolicy<RetryPolicy>(options.retry, 'shouldRetry') ? options.retry : createRetryPolicy(options.retry ?? {});
   const failover =
     isPolicy<FailoverPolicy>(options.failover, 'shouldFailover') ? options.failover : createFailoverPolicy(options.failover ?? {});
-  return { primaryOptions, endpoints, retry, failover, healthCheck: health.cfg, healthTimer: health.timer, breaker, timeouts, secrets };
+  return {
+    primaryOptions,
+    endpoints,
+    retry,
+    failover,
+    healthCheck: health.cfg,
+    healthTimer: health.timer,
+    breaker,
+    timeouts,
+    coordination,
+    secrets,
+  };
 }
 
 function toEndpoint(

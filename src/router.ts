@@ -1,5 +1,6 @@
 import type { OpenAI } from 'openai';
 import { Breaker, type BreakerConfig, type BreakerState } from './breaker.js';
+import type { Coordination, RemoteChange } from './coordination.js';
 import type { SafeEmitter, SwitchReason } from './events.js';
 import { log } from './log.js';
 import type { EndpointSpec, ModelMap } from './options.js';
@@ -17,6 +18,8 @@ export interface Endpoint {
   /** The endpoint's own `timeout` when one was set (not the SDK's 10-minute default). */
   readonly timeout: number | undefined;
   downSince: number | null;
+  /** Epoch of the last change applied from another instance. */
+  remoteEpoch: number;
   lastFailureAt: number;
   lastError: string | null;
   lastSuccessAt: number | null;
@@ -52,6 +55,7 @@ export class Router {
     breakerConfig: BreakerConfig,
     private readonly emitter: SafeEmitter,
     private readonly secrets: SecretSet,
+    private readonly coordination: Coordination,
   ) {
     this.endpoints = specs.map((spec, index) => ({
       name: spec.name,
@@ -62,6 +66,7 @@ export class Router {
       models: spec.models,
       timeout: spec.timeout,
       downSince: null,
+      remoteEpoch: 0,
       lastFailureAt: 0,
       lastError: null,
       lastSuccessAt: null,
@@ -144,9 +149,25 @@ export class Router {
     route.endpoint.breaker.neutral(Date.now());
   }
 
-  #transition(endpoint: Endpoint, previous: BreakerState, reason: SwitchReason, error?: unknown): void {
+  /** Applies a change another instance saw; older than what this one knows, it is ignored. */
+  applyRemote(change: RemoteChange): void {
+    const endpoint = this.endpoints.find((e) => e.name === change.endpoint);
+    if (!endpoint || change.epoch <= endpoint.remoteEpoch) return;
+    endpoint.remoteEpoch = change.epoch;
+    const before = endpoint.breaker.state;
+    if (change.state === 'open' && before !== 'open') endpoint.breaker.forceOpen(Date.now());
+    else if (change.state === 'closed' && before !== 'closed') endpoint.breaker.forceClose(Date.now());
+    else return;
+    log('%s %s on instance %s', endpoint.name, change.state === 'open' ? 'failed' : 'recovered', change.instanceId);
+    this.emitter.emit('remote', { endpoint: endpoint.name, state: change.state, instanceId: change.instanceId });
+    this.#transition(endpoint, before, 'remote', undefined, true);
+  }
+
+  #transition(endpoint: Endpoint, previous: BreakerState, reason: SwitchReason, error?: unknown, remote = false): void {
     const state = endpoint.breaker.state;
     const now = Date.now();
+    // Share what this process saw (not what it was told): one publish per real change.
+    if (!remote && state !== 'half-open') this.coordination.publish({ endpoint: endpoint.name, state });
     log('%s breaker %s -> %s', endpoint.name, previous, state);
     this.emitter.emit('breaker', { endpoint: endpoint.name, state, previous });
     if (state === 'open' && endpoint.downSince === null) {

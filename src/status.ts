@@ -1,4 +1,5 @@
 import type { BreakerState } from './breaker.js';
+import type { CoordinationStatus } from './coordination.js';
 import type { HealthMonitor } from './health.js';
 import type { Router } from './router.js';
 
@@ -53,11 +54,13 @@ export interface ResilientStatus {
   endpoints: EndpointStatus[];
   /** Whether `close()` was called. */
   closed: boolean;
+  /** Whether breaker state is shared with other processes, and who probes. */
+  coordination: CoordinationStatus;
 }
 
 const iso = (ms: number | null) => (ms === null || ms === 0 ? null : new Date(ms).toISOString());
 
-export function snapshot(router: Router, health: HealthMonitor, closed: boolean): ResilientStatus {
+export function snapshot(router: Router, health: HealthMonitor, closed: boolean, coordination: CoordinationStatus): ResilientStatus {
   const active = router.active;
   return {
     mainApi: router.primary.url,
@@ -81,5 +84,6 @@ export function snapshot(router: Router, health: HealthMonitor, closed: boolean)
       latencyMs: e.latencyMs,
     })),
     closed,
+    coordination,
   };
 }
