@@ -6,9 +6,9 @@ const chat = { model: 'bench', messages: [{ role: 'user', content: 'hi' }] };
 
 const CASES = [
   { name: 'JSON chat completion, sequential', stream: false, total: 2000, concurrency: 1 },
-  { name: 'JSON chat completion, 64 concurrent', stream: false, total: 12000, concurrency: 64 },
-  { name: 'SSE stream of 200 chunks, sequential', stream: true, total: 400, concurrency: 1 },
-  { name: 'SSE stream of 200 chunks, 64 concurrent', stream: true, total: 2400, concurrency: 64 },
+  { name: 'JSON chat completion, 64 concurrent', stream: false, total: 24000, concurrency: 64 },
+  { name: 'SSE stream of 200 chunks, sequential', stream: true, total: 1200, concurrency: 1 },
+  { name: 'SSE stream of 200 chunks, 64 concurrent', stream: true, total: 4800, concurrency: 64 },
 ];
 
 function caller(client, stream) {

@@ -115,8 +115,8 @@ export function render(r) {
   const m = r.memory;
   add(
     `5. Heap after ${fmt(m.calls)} calls (${fmt(m.failovers)} failovers)`,
-    `${fmt(m.after.heap, 1)} MB`,
-    `after warm-up ${fmt(m.before.heap, 1)} MB`,
+    `last three checkpoints ${fmt(m.after.heap, 1)} MB`,
+    `first three checkpoints ${fmt(m.before.heap, 1)} MB`,
     fmt(m.heapRatio, 3),
     '≤ 1.10',
     yes(m.heapRatio <= 1.1 && m.gcExposed),

@@ -33,7 +33,7 @@ const results = {
   },
 };
 step('1. overhead');
-results.overhead = await overhead({ ...deps, rounds: quick ? 2 : 6, scale: quick ? 0.2 : 1 });
+results.overhead = await overhead({ ...deps, rounds: quick ? 2 : 10, scale: quick ? 0.1 : 1 });
 step('1b. CPU per call');
 results.cpu = await cpu({ ...deps, rounds: quick ? 3 : 10 });
 step('2. failover cost');
