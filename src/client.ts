@@ -16,7 +16,8 @@ interface Shared {
   core: Core;
   health: HealthMonitor;
   coordination: Coordination;
-  closed: boolean;
+  /** Set by the first `close()`: the coordination shutting down. */
+  closing?: Promise<void>;
 }
 
 interface Derivation {
@@ -52,7 +53,7 @@ function prepare(options: ResilientOptions | undefined): { clientOptions: Client
   const core: Core = { router, emitter, secrets, retry: normalized.retry, failover: normalized.failover, timeouts: normalized.timeouts };
   const health = new HealthMonitor(router, emitter, secrets, normalized.healthCheck!, coordination);
   if (normalized.healthTimer) health.start();
-  return { clientOptions: normalized.primaryOptions, derivation: { shared: { core, health, coordination, closed: false }, defaults: {} } };
+  return { clientOptions: normalized.primaryOptions, derivation: { shared: { core, health, coordination }, defaults: {} } };
 }
 
 /** The same endpoint has the same id in every process; the id carries no secret (URL redacted). */
@@ -143,7 +144,7 @@ export class ResilientOpenAI extends OpenAI {
 
   /** A JSON-ready snapshot of the endpoints and the health checks. Contains no secret. */
   getStatus(): ResilientStatus {
-    return snapshot(this.#shared.core.router, this.#shared.health, this.#shared.closed, this.#shared.coordination.status());
+    return snapshot(this.#shared.core.router, this.#shared.health, this.#shared.closing !== undefined, this.#shared.coordination.status());
   }
 
   /**
@@ -169,16 +170,18 @@ export class ResilientOpenAI extends OpenAI {
 
   /**
    * Stops the health timer and the coordination's background work (shared with `withOptions()`
-   * clients). Idempotent; calls keep working. Resolves once the probe lease, if any, is released.
+   * clients). Idempotent; calls keep working. Returns at once; `await client[Symbol.asyncDispose]()`
+   * (or `await using`) also waits until a shared probe lease, if any, is released.
    */
-  close(): Promise<void> {
-    this.#shared.closed = true;
+  close(): void {
+    if (this.#shared.closing) return;
     this.#shared.health.stop();
-    return this.#shared.coordination.close().catch(() => {});
+    this.#shared.closing = this.#shared.coordination.close().catch(() => {});
   }
 
   /** `await using client = new ResilientOpenAI()` closes it at the end of the scope. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.#shared.closing;
   }
 }
