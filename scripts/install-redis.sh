@@ -1,21 +1,31 @@
 #!/usr/bin/env bash
-# Installs redis-server (Debian's package) for the Redis coordination tests and the propagation
-# benchmark. Idempotent: does nothing when `redis-server` is already on the PATH. The tests start
-# their own server processes on loopback ports; the packaged service is neither needed nor used.
+# Installs Debian's redis-server for the Redis coordination tests (test/redis/) and the propagation
+# benchmark (scripts/bench/propagation.mjs). Idempotent: does nothing when `redis-server` is already
+# on the PATH. Needs root (CI runs as root). The packaged service is neither needed nor started:
+# the tests and the benchmark start their own server processes on loopback ports.
 set -euo pipefail
+
 if command -v redis-server >/dev/null 2>&1; then
+  echo "install-redis: $(redis-server --version | cut -d' ' -f1-3) is already installed"
   exit 0
 fi
-export DEBIAN_FRONTEND=noninteractive
+
 SUDO=''
-if [ "$(id -u)" -ne 0 ]; then SUDO='sudo'; fi
-$SUDO apt-get update -qq
-# policy-rc.d keeps the package's service from being started (a container may have no init anyway).
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO='sudo'; else
+    echo 'install-redis: run as root (or install sudo): apt-get install redis-server' >&2
+    exit 1
+  fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+started=$(date +%s)
+# Keep the package from starting its service (a container may have no init system at all).
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
   $SUDO chmod +x /usr/sbin/policy-rc.d
-  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+  trap "$SUDO rm -f /usr/sbin/policy-rc.d" EXIT
 fi
-$SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null
-command -v redis-server >/dev/null
-redis-server --version
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends redis-server
+echo "install-redis: installed $(redis-server --version | cut -d' ' -f1-3) in $(( $(date +%s) - started ))s"

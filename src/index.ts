@@ -6,6 +6,13 @@ export { isStatefulRequest, type RequestInfo } from './stateful.js';
 export type { BreakerOptions, BreakerState } from './breaker.js';
 export type { Coordination, CoordinatedEndpoint, CoordinationStatus, LocalChange, RemoteChange } from './coordination.js';
 export {
+  createRedisCoordination,
+  type RedisCoordinationOptions,
+  type RedisClientLike,
+  type NodeRedisClientLike,
+  type IORedisClientLike,
+} from './redis-coordination.js';
+export {
   createFailoverPolicy,
   createRetryPolicy,
   type AttemptContext,

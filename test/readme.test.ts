@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisServer, type RedisServer } from './support/redis-server.js';
 import { startUpstream, type Upstream } from './support/upstream.js';
 
 // The README is the contract: every ```ts block in it is type-checked and run, against a local
@@ -14,8 +15,11 @@ const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 const files = blocks.map((_, i) => `${dir}snippet-${i + 1}.ts`);
 
 let primary: Upstream;
+let redis: RedisServer;
 beforeAll(async () => {
   primary = await startUpstream({ name: 'proxy' });
+  // The "Running many instances" snippet talks to a real Redis, as a user's would.
+  redis = await redisServer();
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   blocks.forEach((code, i) => writeFileSync(files[i]!, code.replaceAll("from 'resilient-openai'", "from '../../src/index.js'")));
@@ -39,6 +43,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await primary.close();
+  await redis.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -79,6 +84,7 @@ describe('README snippets', () => {
       // Nothing went to the official API: the only upstream reached is the local one.
       if (code.includes('chat.completions.create')) expect(primary.count()).toBeGreaterThan(before);
       if (code.includes('/no-such-endpoint')) expect(run.stdout).toContain('not found 404\nprimary 404');
+      if (code.includes('createRedisCoordination')) expect(run.stdout).toContain('redis');
     });
   });
 });

@@ -1,4 +1,4 @@
-// 6. Footprint: time to import the built package against `openai` alone (fresh processes, rounds
+// 7. Footprint: time to import the built package against `openai` alone (fresh processes, rounds
 // alternated), and the size of what users install.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -129,9 +129,26 @@ export function render(r) {
     'no growth',
     yes(m.after.listeners === m.before.listeners && m.after.timers <= m.before.timers),
   );
+  if (r.propagation) {
+    const pr = r.propagation;
+    for (const [key, label] of [
+      ['switch', 'switch'],
+      ['recover', 'switch back'],
+    ]) {
+      const x = pr[key];
+      add(
+        `6. Cluster ${label} across ${pr.processes} processes (${x.samples} samples)`,
+        `p50 ${ms(x.p50Ms)} / p99 ${ms(x.p99Ms)}`,
+        `max ${ms(x.maxMs)}`,
+        '—',
+        'all < 1 s, typically a few ms',
+        yes(x.maxMs < 1000),
+      );
+    }
+  }
   const fp = r.footprint;
   add(
-    '6. Import time (built package)',
+    '7. Import time (built package)',
     ms(fp.importOursMs),
     `openai alone ${ms(fp.importOpenAIMs)}`,
     fmt(fp.importOursMs / fp.importOpenAIMs, 2),
@@ -139,7 +156,7 @@ export function render(r) {
     '—',
   );
   add(
-    '6. Bundle size (ESM, minified: no)',
+    '7. Bundle size (ESM, minified: no)',
     `${fmt(fp.esmBytes / 1024, 1)} kB (${fmt(fp.esmGzipBytes / 1024, 1)} kB gzip)`,
     `CJS ${fmt(fp.cjsBytes / 1024, 1)} kB (p-retry bundled)`,
     '—',

@@ -12,6 +12,7 @@ import { hung } from './hung.mjs';
 import { memory } from './memory.mjs';
 import { outage } from './outage.mjs';
 import { overhead } from './overhead.mjs';
+import { propagation } from './propagation.mjs';
 import { render } from './report.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -46,7 +47,9 @@ if (!quick) {
 }
 step('5. memory');
 results.memory = await memory({ ...deps, total: quick ? 20_000 : 100_000 });
-step('6. footprint');
+step('6. propagation across 8 processes (Redis)');
+results.propagation = await propagation({ runs: quick ? 5 : 20 });
+step('7. footprint');
 results.footprint = footprint({ rounds: quick ? 5 : 15 });
 
 const markdown = render(results);

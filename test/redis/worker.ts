@@ -1,0 +1,180 @@
+/**
+ * One process of a test cluster (forked by fleet.ts with `--import tsx`): a ResilientOpenAI over
+ * fake upstreams, sharing state through createRedisCoordination. Its configuration comes in the
+ * WORKER_CONFIG environment variable; the parent drives it over IPC, and it reports its events
+ * (with wall-clock times in fractional milliseconds, comparable across processes).
+ */
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import { ResilientOpenAI, createRedisCoordination, type Coordination } from '../../src/index.js';
+
+export interface WorkerConfig {
+  index: number;
+  instanceId: string;
+  redisUrl: string;
+  primaryUrl: string;
+  fallbackUrl: string;
+  library: 'redis' | 'ioredis';
+  namespace: string;
+  apiKey: string;
+  /** Health timer interval; null turns the timer off. */
+  healthIntervalMs: number | null;
+  leaseMs?: number;
+  syncIntervalMs?: number;
+  commandTimeoutMs?: number;
+}
+
+/** Parent -> worker. */
+export interface WorkerRequest {
+  id: number;
+  cmd: 'trip' | 'recover' | 'call' | 'status' | 'load' | 'stats' | 'shouldProbe' | 'close';
+  arg?: unknown;
+}
+
+/** Worker -> parent: an answer or an event. */
+export type WorkerMessage =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: string }
+  | { event: 'ready' | 'fatal' | 'remote' | 'switched' | 'breaker' | 'healthcheck'; worker: number; at: number; data: unknown };
+
+/** Statistics of the background call loop (`load`). */
+export interface LoadStats {
+  ok: number;
+  failed: number;
+  maxMs: number;
+  errors: string[];
+}
+
+const now = () => performance.timeOrigin + performance.now();
+const config = JSON.parse(process.env.WORKER_CONFIG ?? '{}') as WorkerConfig;
+const send = (message: WorkerMessage) => process.send?.(message);
+const emit = (event: Exclude<WorkerMessage, { id: number }>['event'], data: unknown) =>
+  send({ event, worker: config.index, at: now(), data });
+
+process.on('unhandledRejection', (reason) => emit('fatal', `unhandled rejection: ${String(reason)}`));
+process.on('uncaughtException', (error) => emit('fatal', `uncaught exception: ${String(error)}`));
+// An orphan (the test runner died) exits instead of lingering.
+process.on('disconnect', () => process.exit(0));
+
+let redis: { close(): Promise<unknown> };
+let coordination: Coordination;
+if (config.library === 'ioredis') {
+  const client = new Redis(config.redisUrl);
+  client.on('error', () => {});
+  redis = { close: () => Promise.resolve(client.disconnect()) };
+  coordination = createRedisCoordination({ client, ...options() });
+} else {
+  const client = createClient({ url: config.redisUrl });
+  client.on('error', () => {});
+  client.connect().catch(() => {});
+  redis = { close: () => Promise.resolve(client.isOpen && client.destroy()) };
+  coordination = createRedisCoordination({ client, ...options() });
+}
+
+function options() {
+  return {
+    namespace: config.namespace,
+    instanceId: config.instanceId,
+    leaseMs: config.leaseMs,
+    syncIntervalMs: config.syncIntervalMs,
+    commandTimeoutMs: config.commandTimeoutMs,
+  };
+}
+
+const client = new ResilientOpenAI({
+  apiKey: config.apiKey,
+  baseURL: config.primaryUrl,
+  fallback: { apiKey: `${config.apiKey}-fallback`, baseURL: config.fallbackUrl },
+  healthCheck: config.healthIntervalMs === null ? false : { intervalMs: config.healthIntervalMs, timeoutMs: 1000 },
+  retry: { initialDelayMs: 1, maxDelayMs: 5 },
+  coordination,
+});
+
+let lastBreaker: { endpoint: string; state: string; at: number } | undefined;
+client.on('remote', (e) => emit('remote', e));
+client.on('switched', (e) => emit('switched', { from: e.from, to: e.to, reason: e.reason }));
+client.on('breaker', (e) => {
+  lastBreaker = { endpoint: e.endpoint, state: e.state, at: now() };
+  emit('breaker', e);
+});
+client.on('healthcheck', (e) => emit('healthcheck', { endpoint: e.endpoint, ok: e.ok }));
+
+const chat = { model: 'gpt-test', messages: [{ role: 'user' as const, content: 'hi' }] };
+
+let load: { stop: boolean; done: Promise<void> } | undefined;
+let stats: LoadStats = { ok: 0, failed: 0, maxMs: 0, errors: [] };
+
+function startLoad(everyMs: number): void {
+  const state = { stop: false, done: Promise.resolve() };
+  state.done = (async () => {
+    while (!state.stop) {
+      const started = performance.now();
+      try {
+        await client.chat.completions.create(chat);
+        stats.ok++;
+      } catch (error) {
+        stats.failed++;
+        if (stats.errors.length < 5) stats.errors.push(String(error));
+      }
+      stats.maxMs = Math.max(stats.maxMs, performance.now() - started);
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  load = state;
+}
+
+async function handle(request: WorkerRequest): Promise<unknown> {
+  switch (request.cmd) {
+    case 'trip': {
+      // One 502 from the primary to this process only (a per-request header the fake honours),
+      // with no retry: this process's primary breaker opens and it publishes the change.
+      await client.chat.completions.create(chat, { headers: { 'x-test-status': '502' }, maxRetries: 0 }).catch(() => {});
+      if (lastBreaker?.endpoint !== 'primary' || lastBreaker.state !== 'open') throw new Error('the trip did not open the breaker');
+      return { openedAt: lastBreaker.at };
+    }
+    case 'recover': {
+      // Probes of the healthy primary close this process's breaker (two successes by default).
+      for (let i = 0; i < 5; i++) {
+        await client.checkPrimary();
+        if (lastBreaker?.endpoint === 'primary' && lastBreaker.state === 'closed') return { closedAt: lastBreaker.at };
+      }
+      throw new Error('the primary did not recover');
+    }
+    case 'call': {
+      const completion = await client.chat.completions.create(chat);
+      return completion.choices[0]?.message.content;
+    }
+    case 'status':
+      return client.getStatus();
+    case 'load':
+      if (request.arg === false) {
+        if (load) load.stop = true;
+        await load?.done;
+        load = undefined;
+      } else if (!load) startLoad(typeof request.arg === 'number' ? request.arg : 20);
+      return null;
+    case 'stats': {
+      const result = stats;
+      stats = { ok: 0, failed: 0, maxMs: 0, errors: [] };
+      return result;
+    }
+    case 'shouldProbe':
+      return coordination.shouldProbe();
+    case 'close':
+      if (load) load.stop = true;
+      await load?.done;
+      // close() returns at once; the async dispose also waits until the probe lease is released.
+      await client[Symbol.asyncDispose]();
+      await redis.close();
+      setTimeout(() => process.exit(0), 10).unref();
+      return null;
+  }
+}
+
+process.on('message', (request: WorkerRequest) => {
+  handle(request).then(
+    (result) => send({ id: request.id, ok: true, result }),
+    (error: unknown) => send({ id: request.id, ok: false, error: String(error) }),
+  );
+});
+emit('ready', { instanceId: coordination.instanceId });
