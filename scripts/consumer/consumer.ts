@@ -45,7 +45,7 @@ const derived: ResilientOpenAI = client.withOptions({ timeout: 5_000 });
 
 client.on('switched', (event: SwitchedEvent) => {
   const route: string = `${event.from} -> ${event.to}`;
-  const reason: 'error' | 'healthcheck' | 'recovered' = event.reason;
+  const reason: 'error' | 'healthcheck' | 'recovered' | 'remote' = event.reason;
   void [route, reason];
 });
 client.once('recovered', (event) => {
