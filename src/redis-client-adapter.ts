@@ -98,34 +98,17 @@ function nodeRedis(client: NodeRedisClientLike): RedisConnection {
       sub.on('error', onError);
       // Our own connection must not keep the process alive (node-redis has unref()).
       (sub as { unref?: () => void }).unref?.();
-      let subscribed = false;
-      let attempt: Promise<void> | undefined;
-      let closed = false;
       const connected = sub.connect().then(() => undefined);
       connected.catch(onError);
-      const ensure = () => {
-        if (subscribed || attempt || closed) return;
-        attempt = connected
-          .then(() => sub.subscribe(channel, (message) => onMessage(message)))
-          .then(
-            () => {
-              subscribed = true;
-            },
-            (error: unknown) => onError(error),
-          )
-          .finally(() => {
-            attempt = undefined;
-          });
-      };
-      ensure();
+      const { state, ensure } = subscribeOnce(() => connected.then(() => sub.subscribe(channel, (message) => onMessage(message))), onError);
       return {
         ensure,
         get dead() {
-          return !closed && (sub as { isOpen?: boolean }).isOpen === false;
+          return !state.closed && (sub as { isOpen?: boolean }).isOpen === false;
         },
         async close(bound) {
-          closed = true;
-          if (subscribed) await bound(sub.unsubscribe(channel)).catch(() => {});
+          state.closed = true;
+          if (state.subscribed) await bound(sub.unsubscribe(channel)).catch(() => {});
           try {
             sub.destroy();
           } catch {
@@ -148,36 +131,39 @@ function ioredis(client: IORedisClientLike): RedisConnection {
       sub.on('message', (from, message) => {
         if (from === channel) onMessage(message);
       });
-      let subscribed = false;
-      let attempt: Promise<void> | undefined;
-      let closed = false;
-      const ensure = () => {
-        if (subscribed || attempt || closed) return;
-        // ioredis queues it until connected, and subscribes again by itself after a reconnect.
-        attempt = Promise.resolve()
-          .then(() => sub.subscribe(channel))
-          .then(
-            () => {
-              subscribed = true;
-            },
-            (error: unknown) => onError(error),
-          )
-          .finally(() => {
-            attempt = undefined;
-          });
-      };
-      ensure();
+      // ioredis queues it until connected, and subscribes again by itself after a reconnect.
+      const { state, ensure } = subscribeOnce(() => Promise.resolve().then(() => sub.subscribe(channel)), onError);
       return {
         ensure,
         get dead() {
-          return !closed && sub.status === 'end';
+          return !state.closed && sub.status === 'end';
         },
         async close(bound) {
-          closed = true;
-          if (subscribed && sub.status === 'ready') await bound(sub.unsubscribe(channel)).catch(() => {});
+          state.closed = true;
+          if (state.subscribed && sub.status === 'ready') await bound(sub.unsubscribe(channel)).catch(() => {});
           sub.disconnect();
         },
       };
     },
   };
+}
+
+/** Subscribes now, and again whenever `ensure()` is called after a failure; never twice at once. */
+function subscribeOnce(subscribe: () => Promise<unknown>, onError: (error: unknown) => void) {
+  const state = { subscribed: false, closed: false, attempt: undefined as Promise<void> | undefined };
+  const ensure = () => {
+    if (state.subscribed || state.attempt || state.closed) return;
+    state.attempt = subscribe()
+      .then(
+        () => {
+          state.subscribed = true;
+        },
+        (error: unknown) => onError(error),
+      )
+      .finally(() => {
+        state.attempt = undefined;
+      });
+  };
+  ensure();
+  return { state, ensure };
 }
