@@ -18,6 +18,8 @@ class ProbeTimeoutError extends Error {
 export class HealthMonitor {
   #timer: ReturnType<typeof setInterval> | undefined;
   #inFlight: Promise<boolean> | undefined;
+  /** The probe under way; `stop()` aborts it and drops its result. */
+  #current: { controller: AbortController; dropped: boolean } | undefined;
   lastCheckedAt: number | null = null;
   lastLatencyMs: number | null = null;
 
@@ -39,6 +41,11 @@ export class HealthMonitor {
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+    // A probe still running must not report, or switch traffic, after close().
+    if (this.#current) {
+      this.#current.dropped = true;
+      this.#current.controller.abort();
+    }
   }
 
   get running(): boolean {
@@ -60,6 +67,8 @@ export class HealthMonitor {
   async #probe(): Promise<boolean> {
     const endpoint = this.router.primary;
     const controller = new AbortController();
+    const current = { controller, dropped: false };
+    this.#current = current;
     const started = performance.now();
     const sentAt = Date.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -77,7 +86,9 @@ export class HealthMonitor {
       error = caught ?? new Error('probe failed');
     } finally {
       clearTimeout(timer);
+      if (this.#current === current) this.#current = undefined;
     }
+    if (current.dropped) return false;
     const ok = error === undefined;
     const latencyMs = Math.round(performance.now() - started);
     this.lastCheckedAt = Date.now();

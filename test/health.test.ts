@@ -93,6 +93,18 @@ describe('health timer', () => {
     expect(other.client.getStatus().healthCheck.enabled).toBe(false);
   });
 
+  it('close() drops a probe still running: no event, no switch', async () => {
+    const { client, primary, events } = await setup();
+    primary.setFault({ kind: 'hang' });
+    const probe = client.checkPrimary();
+    await new Promise((r) => setTimeout(r, 30));
+    client.close();
+    expect(await probe).toBe(false);
+    expect(events.healthcheck).toEqual([]);
+    expect(events.switched).toEqual([]);
+    expect(client.activeEndpoint).toBe('primary');
+  });
+
   it('healthCheck: false runs no timer', async () => {
     const { client, primary } = await setup();
     expect(client.getStatus().healthCheck.enabled).toBe(false);
