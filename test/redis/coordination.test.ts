@@ -8,16 +8,14 @@ import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisCoordination, type Coordination, type RemoteChange } from '../../src/index.js';
 import { redisServer, type RedisServer } from '../support/redis-server.js';
-import { sleep, waitFor } from './fleet.js';
+import { sleep, trackUnhandled, waitFor } from './fleet.js';
 
 const ENDPOINTS = [
   { name: 'primary', id: 'aaaaaaaaaaaaaaaa' },
   { name: 'fallback', id: 'bbbbbbbbbbbbbbbb' },
 ];
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-process.on('unhandledRejection', onUnhandled);
+const unhandled = trackUnhandled();
 
 let server: RedisServer;
 let admin: ReturnType<typeof createClient>;
@@ -32,13 +30,13 @@ beforeAll(async () => {
 
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
-  expect(unhandled).toEqual([]);
+  expect(unhandled.reasons).toEqual([]);
 });
 
 afterAll(async () => {
   await admin?.close().catch(() => {});
   await server?.close();
-  process.off('unhandledRejection', onUnhandled);
+  unhandled.stop();
 });
 
 function nodeRedis(connect = true) {

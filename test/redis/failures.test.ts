@@ -8,15 +8,13 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisServer, type RedisServer } from '../support/redis-server.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
-import { recover, sleep, startFleet, trip, type Fleet, type FleetWorker } from './fleet.js';
+import { recover, sleep, startFleet, trackUnhandled, trip, waitFor, type Fleet, type FleetWorker } from './fleet.js';
 
 const SIZE = 8;
 /** A call must never wait for Redis: far below any Redis timeout or reconnect delay. */
 const CALL_BOUND_MS = 750;
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-process.on('unhandledRejection', onUnhandled);
+const unhandled = trackUnhandled();
 
 let server: RedisServer;
 let primary: Upstream;
@@ -42,20 +40,18 @@ afterAll(async () => {
   await fleet?.close();
   await Promise.all([primary?.close(), fallback?.close()]);
   await server?.close();
-  process.off('unhandledRejection', onUnhandled);
+  unhandled.stop();
   expect(fleet?.fatal ?? []).toEqual([]);
-  expect(unhandled).toEqual([]);
+  expect(unhandled.reasons).toEqual([]);
 });
 
 const active = async () => (await fleet.all('status')).map((s) => s.coordination.active as boolean);
 const endpoints = async () => (await fleet.all('status')).map((s) => s.activeEndpoint as string);
 
+/** Waits for `check` and says how long it took. */
 async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
   const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await sleep(20);
-  }
+  await waitFor(check, timeoutMs, what, 20);
   return Date.now() - started;
 }
 

@@ -56,15 +56,31 @@ export interface Fleet {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Polls `check` every 5 ms until it returns something other than undefined/false. */
-export async function waitFor<T>(check: () => T | undefined | false, timeoutMs: number, what: string): Promise<T> {
+/**
+ * Polls `check` (sync, or async for checks that ask the workers or Redis) until it returns
+ * something other than undefined/false. `everyMs` spaces out checks that cost a round trip.
+ */
+export async function waitFor<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs: number,
+  what: string,
+  everyMs = 5,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await sleep(5);
+    await sleep(everyMs);
   }
+}
+
+/** Collects unhandled rejections of this test file's process, so that afterAll can assert none. */
+export function trackUnhandled(): { readonly reasons: unknown[]; stop(): void } {
+  const reasons: unknown[] = [];
+  const onUnhandled = (reason: unknown) => reasons.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  return { reasons, stop: () => process.off('unhandledRejection', onUnhandled) };
 }
 
 /** Nearest-rank percentile of unsorted values. */

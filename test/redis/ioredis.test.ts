@@ -6,13 +6,11 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisServer, type RedisServer } from '../support/redis-server.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
-import { recover, sleep, startFleet, summary, trip, type Fleet } from './fleet.js';
+import { recover, sleep, startFleet, summary, trackUnhandled, trip, waitFor, type Fleet } from './fleet.js';
 
 const SIZE = 4;
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-process.on('unhandledRejection', onUnhandled);
+const unhandled = trackUnhandled();
 
 let server: RedisServer;
 let primary: Upstream;
@@ -32,9 +30,9 @@ afterAll(async () => {
   admin?.disconnect();
   await Promise.all([primary?.close(), fallback?.close()]);
   await server?.close();
-  process.off('unhandledRejection', onUnhandled);
+  unhandled.stop();
   for (const f of fleets) expect(f.fatal).toEqual([]);
-  expect(unhandled).toEqual([]);
+  expect(unhandled.reasons).toEqual([]);
 });
 
 async function fleetOf(healthIntervalMs: number | null, leaseMs?: number): Promise<Fleet> {
@@ -49,11 +47,7 @@ async function fleetOf(healthIntervalMs: number | null, leaseMs?: number): Promi
     ...(leaseMs !== undefined && { leaseMs }),
   });
   fleets.push(fleet);
-  const deadline = Date.now() + 5000;
-  while (!(await fleet.all('status')).every((s) => s.coordination.active)) {
-    if (Date.now() > deadline) throw new Error('ioredis workers never became active');
-    await sleep(20);
-  }
+  await waitFor(async () => (await fleet.all('status')).every((s) => s.coordination.active), 5000, 'every ioredis worker to be active', 20);
   return fleet;
 }
 

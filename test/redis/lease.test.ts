@@ -7,15 +7,13 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisServer, type RedisServer } from '../support/redis-server.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
-import { sleep, startFleet, waitFor, type Fleet, type FleetWorker, type WorkerEvent } from './fleet.js';
+import { sleep, startFleet, trackUnhandled, waitFor, type Fleet, type FleetWorker, type WorkerEvent } from './fleet.js';
 
 const SIZE = 8;
 const INTERVAL_MS = 400;
 const LEASE_MS = 1200;
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-process.on('unhandledRejection', onUnhandled);
+const unhandled = trackUnhandled();
 
 let server: RedisServer;
 let primary: Upstream;
@@ -45,9 +43,9 @@ afterAll(async () => {
   await admin?.close().catch(() => {});
   await Promise.all([primary?.close(), fallback?.close()]);
   await server?.close();
-  process.off('unhandledRejection', onUnhandled);
+  unhandled.stop();
   expect(fleet?.fatal ?? []).toEqual([]);
-  expect(unhandled).toEqual([]);
+  expect(unhandled.reasons).toEqual([]);
 });
 
 const leaseKey = () => `${fleet.namespace}:probe-lease`;
@@ -92,16 +90,6 @@ function expectOnePerWindow(checks: WorkerEvent[], received: number, ms: number,
   for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThan(INTERVAL_MS / 2);
 }
 
-async function waitForAsync<T>(check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms`);
-    await sleep(10);
-  }
-}
-
 describe('probe lease across 8 processes', () => {
   it('lets exactly one process probe the primary per interval', async () => {
     const holder = await waitForHolder(5000);
@@ -122,10 +110,15 @@ describe('probe lease across 8 processes', () => {
     const killedAt = Date.now();
     await fleet.kill(holder);
     // Redis says who holds it: the first other instance to take it after the expiry.
-    const taken = await waitForAsync(async () => {
-      const id = await admin.get(leaseKey());
-      return id !== null && id !== holder.instanceId ? id : undefined;
-    }, LEASE_MS + 2000);
+    const taken = await waitFor(
+      async () => {
+        const id = await admin.get(leaseKey());
+        return id !== null && id !== holder.instanceId ? id : undefined;
+      },
+      LEASE_MS + 2000,
+      'another instance to take the lease',
+      10,
+    );
     const takeoverMs = Date.now() - killedAt;
     const next = await waitForHolder(2000, holder);
     expect(next.instanceId).toBe(taken);

@@ -8,14 +8,12 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisServer, type RedisServer } from '../support/redis-server.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
-import { recover, startFleet, summary, trip, waitFor, type Fleet, type Propagation } from './fleet.js';
+import { recover, startFleet, summary, trackUnhandled, trip, waitFor, type Fleet, type Propagation } from './fleet.js';
 
 const API_KEY = 'sk-redis-propagation-SECRET-0123456789';
 const SIZE = 8;
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-process.on('unhandledRejection', onUnhandled);
+const unhandled = trackUnhandled();
 
 let server: RedisServer;
 let primary: Upstream;
@@ -31,8 +29,8 @@ beforeAll(async () => {
   admin.on('error', () => {});
   await admin.connect();
   // Every worker connected and subscribed.
-  await waitForAsync(async () => (await numsub()) === SIZE, 10_000, 'every worker to subscribe');
-  await waitForAsync(async () => (await fleet.all('status')).every((s) => s.coordination.active), 5000, 'every worker active');
+  await waitFor(async () => (await numsub()) === SIZE, 10_000, 'every worker to subscribe', 20);
+  await waitFor(async () => (await fleet.all('status')).every((s) => s.coordination.active), 5000, 'every worker active', 20);
 }, 60_000);
 
 afterAll(async () => {
@@ -40,22 +38,14 @@ afterAll(async () => {
   await admin?.close().catch(() => {});
   await Promise.all([primary?.close(), fallback?.close()]);
   await server?.close();
-  process.off('unhandledRejection', onUnhandled);
+  unhandled.stop();
   expect(fleet?.fatal ?? []).toEqual([]);
-  expect(unhandled).toEqual([]);
+  expect(unhandled.reasons).toEqual([]);
 });
 
 async function numsub(): Promise<number> {
   const reply = await admin.sendCommand<[string, number]>(['PUBSUB', 'NUMSUB', `${fleet.namespace}:changes`]);
   return Number(reply[1]);
-}
-
-async function waitForAsync(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 function report(label: string, samples: number[]): void {
@@ -107,7 +97,7 @@ describe('Redis coordination across 8 processes', () => {
     await admin.sendCommand(['ACL', 'SETUSER', 'default', '-subscribe', '-psubscribe', '-ssubscribe']);
     try {
       await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
-      await waitForAsync(async () => (await numsub()) === 0, 5000, 'no subscriber left');
+      await waitFor(async () => (await numsub()) === 0, 5000, 'no subscriber left', 20);
       const { switches, recoveries } = await cycles(4, 5);
       expect(await numsub()).toBe(0);
       report('switch (re-read only)', switches);
@@ -119,7 +109,7 @@ describe('Redis coordination across 8 processes', () => {
       await admin.sendCommand(['ACL', 'SETUSER', 'default', '+subscribe', '+psubscribe', '+ssubscribe']);
     }
     // The subscribers come back by themselves, and pub/sub carries changes again.
-    await waitForAsync(async () => (await numsub()) === SIZE, 10_000, 'every worker to subscribe again');
+    await waitFor(async () => (await numsub()) === SIZE, 10_000, 'every worker to subscribe again', 20);
     const { switches } = await cycles(2, 1);
     expect(Math.max(...switches)).toBeLessThan(1000);
   }, 60_000);
