@@ -2,7 +2,7 @@ import { OpenAI, type ClientOptions } from 'openai';
 import { randomUUID } from 'node:crypto';
 import { breakerDefaults, type BreakerConfig, type BreakerOptions } from './breaker.js';
 import { localCoordination, type Coordination } from './coordination.js';
-import { checkModels, checkNumber, checkStatuses, checkURL, fail } from './validate.js';
+import { checkModels, checkNumber, checkStatuses, checkURL, fail, withoutUndefined } from './validate.js';
 import {
   createFailoverPolicy,
   createRetryPolicy,
@@ -183,10 +183,6 @@ function normalizeTimeouts(value: unknown): NormalizedOptions['timeouts'] {
   checkNumber('timeouts.streamHeadersMs', t.streamHeadersMs, 1, MAX_TIMER);
   checkNumber('timeouts.deadlineMs', t.deadlineMs, 1, MAX_TIMER);
   return { ...timeoutDefaults, ...withoutUndefined(t) };
-}
-
-function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function normalizeHealth(value: unknown): { cfg: NormalizedOptions['healthCheck']; timer: boolean } {

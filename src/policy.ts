@@ -1,5 +1,6 @@
 import { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import { isStatefulRequest, type RequestInfo } from './stateful.js';
+import { withoutUndefined } from './validate.js';
 
 /** What the client knows about a failed attempt when it asks a policy what to do next. */
 export interface AttemptContext {
@@ -121,7 +122,7 @@ function serverRequestedDelay(error: unknown, now = Date.now()): number | undefi
 
 /** The default retry policy: the SDK's rules (statuses, `x-should-retry`, Retry-After), configurable. */
 export function createRetryPolicy(options: RetryOptions = {}): RetryPolicy {
-  const o = { ...retryDefaults, ...stripUndefined(options) };
+  const o = { ...retryDefaults, ...withoutUndefined(options) };
   const statuses = options.statuses ? new Set(options.statuses) : undefined;
   return {
     maxAttempts: options.maxAttempts,
@@ -183,8 +184,4 @@ export function decide(
     return { action: 'retry', delayMs: Math.max(0, policies.retry.delayMs(context)) };
   }
   return { action: 'fail' };
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

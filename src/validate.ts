@@ -54,3 +54,8 @@ export function checkStatuses(option: string, value: unknown): void {
     if (!Number.isInteger(status) || status < 100 || status > 599) fail(`${option}[]`, 'an HTTP status code (100-599)', status);
   }
 }
+
+/** Drops keys set to undefined, so that spreading over defaults keeps the defaults. */
+export function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
