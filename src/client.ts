@@ -1,24 +1,12 @@
 // The named export: in CommonJS, openai's module.exports is a factory function, not the class.
 import { APIPromise, OpenAI, PagePromise, type ClientOptions } from 'openai';
 import type { AbstractPage } from 'openai/pagination';
-import { createHash } from 'node:crypto';
-import type { Coordination } from './coordination.js';
-import { SafeEmitter, type EventName, type ResilientEvents } from './events.js';
-import { execute, type Core, type RequestDefaults } from './execute.js';
-import { HealthMonitor } from './health.js';
-import { normalizeOptions, type ResilientOptions } from './options.js';
-import { SecretSet } from './redact.js';
-import { Router } from './router.js';
+import { execute } from './call/execute.js';
+import type { RequestDefaults } from './call/types.js';
+import type { EventName, ResilientEvents } from './observe/events.js';
+import type { ResilientOptions } from './options/types.js';
+import { createShared, type Shared } from './setup/shared.js';
 import { snapshot, type ResilientStatus } from './status.js';
-
-/** State shared by a client and every client derived from it with `withOptions()`. */
-interface Shared {
-  core: Core;
-  health: HealthMonitor;
-  coordination: Coordination;
-  /** Set by the first `close()`: the coordination shutting down. */
-  closing?: Promise<void>;
-}
 
 interface Derivation {
   shared: Shared;
@@ -33,6 +21,7 @@ const PER_REQUEST_KEYS = new Set(['timeout', 'maxRetries', 'defaultHeaders', 'de
 
 type RequestInput = Parameters<OpenAI['request']>[0];
 
+/** A derived client reuses its parent's shared state; a new one builds its own. */
 function prepare(options: ResilientOptions | undefined): { clientOptions: ClientOptions; derivation: Derivation } {
   const derived = (options as { [kDerive]?: Derivation } | undefined)?.[kDerive];
   if (derived) {
@@ -40,25 +29,8 @@ function prepare(options: ResilientOptions | undefined): { clientOptions: Client
     delete clientOptions[kDerive];
     return { clientOptions, derivation: derived };
   }
-  const normalized = normalizeOptions(options);
-  const emitter = new SafeEmitter();
-  const secrets = new SecretSet();
-  for (const secret of normalized.secrets) secrets.add(secret);
-  const { coordination } = normalized;
-  const router = new Router(normalized.endpoints, normalized.breaker, emitter, secrets, coordination);
-  coordination.start(
-    router.endpoints.map((e) => ({ name: e.name, id: endpointId(e.name, e.url) })),
-    (change) => router.applyRemote(change),
-  );
-  const core: Core = { router, emitter, secrets, retry: normalized.retry, failover: normalized.failover, timeouts: normalized.timeouts };
-  const health = new HealthMonitor(router, emitter, secrets, normalized.healthCheck!, coordination);
-  if (normalized.healthTimer) health.start();
-  return { clientOptions: normalized.primaryOptions, derivation: { shared: { core, health, coordination }, defaults: {} } };
-}
-
-/** The same endpoint has the same id in every process; the id carries no secret (URL redacted). */
-function endpointId(name: string, redactedURL: string): string {
-  return createHash('sha256').update(`${name}\n${redactedURL}`).digest('hex').slice(0, 16);
+  const { clientOptions, shared } = createShared(options);
+  return { clientOptions, derivation: { shared, defaults: {} } };
 }
 
 /**

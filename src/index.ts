@@ -1,35 +1,42 @@
+// The public API, and nothing else: every export below is documented and type-tested.
 export { ResilientOpenAI, ResilientOpenAI as default } from './client.js';
-export { getAttemptErrors, type AttemptFailure } from './attempts.js';
-export { IncompleteStreamError, isIncompleteStreamError } from './errors.js';
-export { withFailover, type FailoverOverride } from './request-copy.js';
-export { isStatefulRequest, type RequestInfo } from './stateful.js';
-export type { BreakerOptions, BreakerState } from './breaker.js';
-export type { Coordination, CoordinatedEndpoint, CoordinationStatus, LocalChange, RemoteChange } from './coordination.js';
+export { getAttemptErrors, type AttemptFailure } from './call/attempt-records.js';
+export { withFailover, type FailoverOverride } from './call/failover-override.js';
+export { IncompleteStreamError, isIncompleteStreamError } from './streams/incomplete-stream-error.js';
+export { isStatefulRequest } from './routing/stateful.js';
+export { createRetryPolicy } from './routing/retry-policy.js';
+export { createFailoverPolicy } from './routing/failover-policy.js';
+export type { BreakerState } from './routing/breaker.js';
+export type {
+  AttemptContext,
+  Coordination,
+  CoordinatedEndpoint,
+  CoordinationStatus,
+  FailoverPolicy,
+  LocalChange,
+  RemoteChange,
+  RequestInfo,
+  RetryPolicy,
+} from './options/contracts.js';
 export {
   createRedisCoordination,
   type RedisCoordinationOptions,
   type RedisClientLike,
   type NodeRedisClientLike,
   type IORedisClientLike,
-} from './redis-coordination.js';
-export {
-  createFailoverPolicy,
-  createRetryPolicy,
-  type AttemptContext,
-  type FailoverOptions,
-  type FailoverPolicy,
-  type RetryOptions,
-  type RetryPolicy,
-} from './policy.js';
+} from './coordination/redis/create.js';
 export type {
+  BreakerOptions,
+  FailoverOptions,
   FallbackInput,
   FallbackOptions,
   HealthCheckOptions,
   ModelMap,
   NamedClient,
   ResilientOptions,
+  RetryOptions,
   TimeoutOptions,
-} from './options.js';
+} from './options/types.js';
 export type {
   BreakerEvent,
   EventName,
@@ -40,5 +47,5 @@ export type {
   RetryEvent,
   SwitchReason,
   SwitchedEvent,
-} from './events.js';
+} from './observe/events.js';
 export type { EndpointStatus, ResilientStatus } from './status.js';

@@ -1,7 +1,7 @@
-import type { BreakerState } from './breaker.js';
-import type { CoordinationStatus } from './coordination.js';
-import type { HealthMonitor } from './health.js';
-import type { Router } from './router.js';
+import type { CoordinationStatus } from './options/contracts.js';
+import type { HealthMonitor } from './health/health-monitor.js';
+import type { BreakerState } from './routing/breaker.js';
+import type { Router } from './routing/router.js';
 
 /** One endpoint in {@link ResilientStatus}. */
 export interface EndpointStatus {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Breaker, breakerDefaults, type BreakerConfig } from '../src/breaker.js';
+import { DEFAULTS, type BreakerConfig } from '../src/options/defaults.js';
+import { Breaker } from '../src/routing/breaker.js';
 import { chat, setup } from './support/harness.js';
 
-const config = (over: Partial<BreakerConfig> = {}): BreakerConfig => ({ ...breakerDefaults, ...over });
+const config = (over: Partial<BreakerConfig> = {}): BreakerConfig => ({ ...DEFAULTS.breaker, ...over });
 
 describe('Breaker (pure state machine, time passed in)', () => {
   it('opens after failureThreshold consecutive switching failures; a success resets the count', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasFirstEvent, TerminalScanner } from '../src/sse-terminal.js';
+import { hasFirstEvent, TerminalScanner } from '../src/streams/sse-terminal.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 function scan(chunks: string[]): boolean {

@@ -1,35 +1,7 @@
+import type { BreakerConfig } from '../options/defaults.js';
+
 /** Circuit state of one endpoint. */
 export type BreakerState = 'closed' | 'open' | 'half-open';
-
-/** Options of each endpoint's circuit breaker. */
-export interface BreakerOptions {
-  /** Consecutive failover-class failures (502/503/504, connection errors, timeouts) that open it. @default 1 */
-  failureThreshold?: number | undefined;
-  /** Share of provider faults (5xx, connection errors, timeouts) in the window that opens it. @default 0.5 */
-  failureRate?: number | undefined;
-  /** Calls the window needs before `failureRate` applies. @default 10 */
-  minimumCalls?: number | undefined;
-  /** Length of the failure-rate window. @default 60000 */
-  windowMs?: number | undefined;
-  /** Time an open breaker waits before letting trial calls through. @default 30000 */
-  cooldownMs?: number | undefined;
-  /** Trial calls let through at once while half-open; every other call goes elsewhere. @default 1 */
-  halfOpenMaxCalls?: number | undefined;
-  /** Consecutive successes (trial calls or health probes) that close it again. @default 2 */
-  successThreshold?: number | undefined;
-}
-
-export const breakerDefaults = {
-  failureThreshold: 1,
-  failureRate: 0.5,
-  minimumCalls: 10,
-  windowMs: 60_000,
-  cooldownMs: 30_000,
-  halfOpenMaxCalls: 1,
-  successThreshold: 2,
-} as const;
-
-export type BreakerConfig = { -readonly [K in keyof typeof breakerDefaults]: number };
 
 /** What the router may do with an endpoint right now. */
 export type Admission = 'yes' | 'trial' | 'no';

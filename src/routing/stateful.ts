@@ -1,12 +1,4 @@
-/** What a policy sees of a call when deciding whether it may leave its endpoint. */
-export interface RequestInfo {
-  /** HTTP method, as the SDK spells it (`'post'`, `'get'`, …). */
-  readonly method: string;
-  /** Path as the SDK builds it, e.g. `/chat/completions` or `/files/file_123`. */
-  readonly path: string;
-  /** The request body: params object, `FormData` for uploads, or undefined. */
-  readonly body: unknown;
-}
+import type { RequestInfo } from '../options/contracts.js';
 
 // Resources whose objects live on one backend: creating, reading, listing or deleting them
 // on another backend would split state or miss it.

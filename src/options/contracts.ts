@@ -1,3 +1,51 @@
+// The parts a user can plug in: routing policies and the coordination between processes. Types
+// only, importing nothing, so that every layer can name them and every import points down.
+
+// Routing policies (implemented by routing/retry-policy.ts and routing/failover-policy.ts).
+
+/** What a policy sees of a call when deciding whether it may leave its endpoint. */
+export interface RequestInfo {
+  /** HTTP method, as the SDK spells it (`'post'`, `'get'`, …). */
+  readonly method: string;
+  /** Path as the SDK builds it, e.g. `/chat/completions` or `/files/file_123`. */
+  readonly path: string;
+  /** The request body: params object, `FormData` for uploads, or undefined. */
+  readonly body: unknown;
+}
+
+/** What the client knows about a failed attempt when it asks a policy what to do next. */
+export interface AttemptContext {
+  /** The SDK error of the failed attempt (`APIError` subclass, `APIConnectionError`, ...). */
+  readonly error: unknown;
+  /** Number of the attempt that failed (1-based). */
+  readonly attempt: number;
+  /** Name of the endpoint the attempt went to. */
+  readonly endpoint: string;
+}
+
+/** Decides whether a failed attempt is retried on the same endpoint, and after how long. */
+export interface RetryPolicy {
+  /** Attempts per call including the first; `undefined` defers to `maxRetries + 1`. */
+  readonly maxAttempts?: number | undefined;
+  /** Whether the failed attempt is retried on the same endpoint. */
+  shouldRetry(context: AttemptContext): boolean;
+  /** Milliseconds to wait before the next attempt. */
+  delayMs(context: AttemptContext): number;
+}
+
+/** Decides whether a failed attempt switches traffic to the next endpoint (immediately, no sleep). */
+export interface FailoverPolicy {
+  /** Whether the failed attempt moves the call to the next endpoint at once. */
+  shouldFailover(context: AttemptContext): boolean;
+  /**
+   * Whether a call must stay on the endpoint it started on (it addresses server-side state).
+   * When absent, calls on files, batches, threads, vector stores, … stay; see `isStatefulRequest`.
+   */
+  staysOnEndpoint?(request: RequestInfo): boolean;
+}
+
+// Coordination between processes (implemented by coordination/local.ts and coordination/redis/).
+
 /**
  * Shares breaker state between processes. The default keeps everything local; a shared one (see
  * `createRedisCoordination`) lets every instance act on what any instance saw.
@@ -59,17 +107,4 @@ export interface CoordinationStatus {
   instanceId: string;
   /** Instance that holds the health-probe lease, when known. */
   probeLeaseHolder: string | null;
-}
-
-/** Nothing shared: every process decides alone (the default). */
-export function localCoordination(instanceId: string): Coordination {
-  return {
-    backend: 'local',
-    instanceId,
-    start: () => {},
-    publish: () => {},
-    shouldProbe: () => Promise.resolve(true),
-    status: () => ({ backend: 'local', active: false, instanceId, probeLeaseHolder: null }),
-    close: () => Promise.resolve(),
-  };
 }

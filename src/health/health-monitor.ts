@@ -1,11 +1,9 @@
-import type { SafeEmitter } from './events.js';
-import { log } from './log.js';
-import type { NormalizedOptions } from './options.js';
-import { describeError, type SecretSet } from './redact.js';
-import type { Coordination } from './coordination.js';
-import type { Router } from './router.js';
-
-type HealthConfig = NonNullable<NormalizedOptions['healthCheck']>;
+import type { Coordination } from '../options/contracts.js';
+import type { SafeEmitter } from '../observe/events.js';
+import { log } from '../observe/log.js';
+import { describeError, type SecretSet } from '../observe/redact.js';
+import type { NormalizedHealthCheck } from '../options/groups.js';
+import type { Router } from '../routing/router.js';
 
 class ProbeTimeoutError extends Error {
   constructor(ms: number) {
@@ -27,7 +25,7 @@ export class HealthMonitor {
     private readonly router: Router,
     private readonly emitter: SafeEmitter,
     private readonly secrets: SecretSet,
-    readonly config: HealthConfig,
+    readonly config: NormalizedHealthCheck,
     private readonly coordination: Coordination,
   ) {}
 

@@ -1,10 +1,19 @@
 import type { OpenAI } from 'openai';
-import { Breaker, type BreakerConfig, type BreakerState } from './breaker.js';
-import type { Coordination, RemoteChange } from './coordination.js';
-import type { SafeEmitter, SwitchReason } from './events.js';
-import { log } from './log.js';
-import type { EndpointSpec, ModelMap } from './options.js';
-import { describeError, redactURL, type SecretSet } from './redact.js';
+import type { Coordination, RemoteChange } from '../options/contracts.js';
+import type { SafeEmitter, SwitchReason } from '../observe/events.js';
+import { log } from '../observe/log.js';
+import { describeError, redactURL, type SecretSet } from '../observe/redact.js';
+import type { BreakerConfig } from '../options/defaults.js';
+import type { ModelMap } from '../options/types.js';
+import { Breaker, type BreakerState } from './breaker.js';
+
+/** An endpoint as configured: what the router is built from. */
+export interface EndpointSpec {
+  name: string;
+  client: OpenAI;
+  models?: ModelMap | undefined;
+  timeout?: number | undefined;
+}
 
 export interface Endpoint {
   readonly name: string;

@@ -1,21 +1,8 @@
-import type { OpenAI } from 'openai';
+import type { ModelMap } from '../options/types.js';
+import type { Endpoint } from '../routing/router.js';
+import { FAILOVER_HEADER } from './failover-override.js';
 import { mergeHeaders } from './headers.js';
-import type { ModelMap } from './options.js';
-import type { RequestDefaults, RequestOptions } from './execute.js';
-import type { Endpoint } from './router.js';
-
-/** Request header that overrides, for one call, whether it may fail over; never sent upstream. */
-const FAILOVER_HEADER = 'x-resilient-failover';
-
-/** `'allow'`: the call may fail over; `'deny'`: it stays on the endpoint it started on. */
-export type FailoverOverride = 'allow' | 'deny';
-
-/** Reads the per-call override from the caller's headers (any shape the SDK accepts). */
-export function readFailoverOverride(headers: unknown): FailoverOverride | undefined {
-  if (!headers) return undefined;
-  const value = mergeHeaders(undefined, headers)[FAILOVER_HEADER];
-  return value === 'allow' || value === 'deny' ? value : undefined;
-}
+import type { RequestDefaults, RequestOptions } from './types.js';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
@@ -64,19 +51,4 @@ export function prepareAttempt(
   if (defaults.query) copy.query = { ...defaults.query, ...(options.query as object | undefined) };
   if (defaults.fetchOptions) copy.fetchOptions = { ...defaults.fetchOptions, ...options.fetchOptions };
   return copy;
-}
-
-/** The SDK's per-request options type (kept internal by the SDK; derived from a public method). */
-export type PerRequestOptions = NonNullable<Parameters<OpenAI['models']['list']>[0]>;
-
-/**
- * Request options that let one call fail over (`'allow'`), or keep it on its endpoint (`'deny'`),
- * whatever the policy says about stateful calls. Merge your own request options in:
- * `client.files.list({}, withFailover('allow', { timeout: 5000 }))`.
- */
-export function withFailover(mode: FailoverOverride, options?: PerRequestOptions): PerRequestOptions {
-  if (mode !== 'allow' && mode !== 'deny') {
-    throw new TypeError(`resilient-openai: expected the failover mode to be 'allow' or 'deny', got ${JSON.stringify(mode)}`);
-  }
-  return { ...options, headers: mergeHeaders(options?.headers, { [FAILOVER_HEADER]: mode }) };
 }

@@ -1,0 +1,53 @@
+import type { NormalizedTimeouts } from '../options/defaults.js';
+import type { Endpoint } from '../routing/router.js';
+import { bufferBody } from '../streams/buffer-body.js';
+import { guardStream } from '../streams/guard-stream.js';
+import { prepareAttempt } from './attempt-options.js';
+import type { CallPlan } from './plan.js';
+import { either } from './signals.js';
+import type { RequestOptions } from './types.js';
+
+/**
+ * One attempt: exactly one HTTP request through one inner client (its own retries off), read far
+ * enough to know it succeeded: a whole body, or a stream's first event.
+ */
+export class Attempt {
+  /** What `Stream` aborts on `break`: a stream's request follows it and the caller's signal. */
+  readonly controller = new AbortController();
+  readonly signal: AbortSignal | undefined;
+  readonly options: RequestOptions;
+  /** When the request went out: answers to requests older than a breaker change are stale. */
+  readonly sentAt = Date.now();
+  readonly #timeMs: number;
+
+  constructor(
+    readonly endpoint: Endpoint,
+    private readonly plan: CallPlan,
+    timeouts: NormalizedTimeouts,
+    remainingMs: number,
+  ) {
+    const { options, defaults, signal, isStream } = plan;
+    this.#timeMs = Math.min(options.timeout ?? defaults.timeout ?? endpoint.timeout ?? timeouts.requestMs, remainingMs);
+    const headersMs = isStream ? Math.min(timeouts.streamHeadersMs, this.#timeMs) : this.#timeMs;
+    // A non-streaming call without a signal needs none: it is complete when it returns, and
+    // creating an AbortSignal on every call is measurable.
+    this.signal =
+      signal ? either(signal, this.controller)
+      : isStream ? this.controller.signal
+      : undefined;
+    this.options = prepareAttempt(options, endpoint, this.signal, Math.ceil(headersMs), defaults, plan.override !== undefined);
+  }
+
+  async send(): Promise<Response> {
+    const response = await this.endpoint.client.request(this.options).asResponse();
+    const leftMs = this.sentAt + this.#timeMs - Date.now();
+    if (this.plan.bufferable && response.status !== 204) return bufferBody(response, leftMs, this.signal);
+    if (this.plan.isStream) return guardStream(response, leftMs, this.controller, this.signal!, this.endpoint.name);
+    return response;
+  }
+
+  /** The SDK marked the body one-shot (a file stream): it must never be sent again. */
+  get oneShotBody(): boolean {
+    return this.options.__metadata?.['hasStreamingBody'] === true;
+  }
+}

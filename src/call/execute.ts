@@ -1,0 +1,164 @@
+import pRetry from 'p-retry';
+import { APIConnectionTimeoutError, APIUserAbortError } from 'openai';
+import { log } from '../observe/log.js';
+import { describeError } from '../observe/redact.js';
+import { statusOf, isProviderFault } from '../routing/classify.js';
+import { decide, type Decision } from '../routing/decide.js';
+import type { Endpoint, Route } from '../routing/router.js';
+import { recordAttempts, type AttemptFailure } from './attempt-records.js';
+import { Attempt } from './attempt.js';
+import { planCall, type CallPlan } from './plan.js';
+import { abortableSleep } from './signals.js';
+import type { Core, RequestDefaults, RequestOptions, ResponseProps } from './types.js';
+
+/**
+ * Runs one call: the first attempt directly (the happy path never enters p-retry), then p-retry
+ * drives the rest, with the policies deciding between retry, failover and fail and the router's
+ * breakers deciding where each attempt goes.
+ */
+export async function execute(
+  core: Core,
+  clientMaxRetries: number,
+  options: RequestOptions | Promise<RequestOptions>,
+  defaults: RequestDefaults,
+): Promise<ResponseProps> {
+  const plan = planCall(core, clientMaxRetries, await options, defaults);
+  const call = new Call(core, plan);
+  try {
+    let failed: unknown;
+    try {
+      return await call.attempt();
+    } catch (error) {
+      failed = error;
+    }
+    // Only a failed call pays for what follows.
+    call.afterFailure(failed, 1);
+    if (plan.maxAttempts < 2 || !(await call.proceed(failed, 1))) throw failed;
+    return await pRetry(call.attempt, {
+      retries: plan.maxAttempts - 2,
+      // Delays come from the policy (Retry-After, jitter); p-retry's own backoff is off.
+      minTimeout: 0,
+      factor: 1,
+      onFailedAttempt: ({ error, attemptNumber }) => call.afterFailure(error, attemptNumber + 1),
+      shouldRetry: ({ error, attemptNumber }) => call.proceed(error, attemptNumber + 1),
+    });
+  } catch (error) {
+    recordAttempts(error, call.failures);
+    throw error;
+  }
+}
+
+/**
+ * The state of one call between its attempts. Each attempt goes through the same steps, in this
+ * order: choose the endpoint, send, and on failure learn (the breaker), decide (retry, fail over
+ * or fail), then wait and reserve the next endpoint.
+ */
+class Call {
+  readonly failures: AttemptFailure[] = [];
+  /** Endpoints this call failed over from: the router skips them. */
+  readonly #leftBehind = new Set<Endpoint>();
+  #route: Route | undefined;
+  /** The attempt that went out on `#route`; undefined when the call ended before sending. */
+  #sent: Attempt | undefined;
+  /** Where the next attempt goes, chosen (and any half-open slot reserved) before the wait. */
+  #reserved: Route | undefined;
+  /** Where a retry stays, when it may stay; undefined lets the router choose. */
+  #stayOn: Endpoint | undefined;
+  #decision: Decision = { action: 'fail' };
+  #oneShotBody = false;
+
+  constructor(
+    private readonly core: Core,
+    private readonly plan: CallPlan,
+  ) {}
+
+  /** Sends one attempt and returns what the SDK parses; a failed attempt throws its SDK error. */
+  readonly attempt = async (): Promise<ResponseProps> => {
+    const route = this.#choose();
+    const { plan, core } = this;
+    if (plan.signal?.aborted) throw new APIUserAbortError();
+    const remainingMs = plan.deadlineAt - Date.now();
+    if (remainingMs <= 0) throw new APIConnectionTimeoutError({ message: `Call deadline of ${core.timeouts.deadlineMs}ms exceeded.` });
+    const attempt = new Attempt(route.endpoint, plan, core.timeouts, remainingMs);
+    this.#sent = attempt;
+    try {
+      const response = await attempt.send();
+      core.router.success(route, attempt.sentAt);
+      const retryOf = this.failures.length ? plan.requestLogID : undefined;
+      const { options, requestLogID, startTime } = plan;
+      return { response, options, controller: attempt.controller, requestLogID, retryOfRequestLogID: retryOf, startTime };
+    } catch (error) {
+      this.#oneShotBody ||= attempt.oneShotBody;
+      this.failures.push({ endpoint: route.endpoint.name, error });
+      throw error;
+    }
+  };
+
+  /** Step 1: the endpoint reserved during the last wait, or the router's choice now. */
+  #choose(): Route {
+    const route = this.#reserved ?? this.core.router.route(this.#leftBehind);
+    this.#reserved = undefined;
+    this.#route = route;
+    this.#sent = undefined;
+    return route;
+  }
+
+  /** Steps 3 and 4: what the breaker learns from a failed attempt, and what the call does next. */
+  afterFailure(error: unknown, attemptNumber: number): void {
+    const route = this.#route!;
+    const { router } = this.core;
+    if (!this.#sent) {
+      // Nothing reached the endpoint (abort or deadline before sending): nothing to learn.
+      router.release(route);
+      this.#decision = { action: 'fail' };
+      return;
+    }
+    const { endpoint } = route;
+    const context = { error, attempt: attemptNumber, endpoint: endpoint.name };
+    const canFailover = !this.plan.pinned && router.endpoints.length > 1;
+    this.#decision = decide(context, this.core, { canFailover, bodyIsOneShot: this.#oneShotBody });
+    // Failover-class errors feed the breaker even when this call may not move (pinned).
+    const switching = this.#decision.action === 'failover' || this.core.failover.shouldFailover(context);
+    // The breaker learns from every attempt, including the last one.
+    if (error instanceof APIUserAbortError) router.neutral(route);
+    else router.failure(route, { error, fault: isProviderFault(error) || switching, switching }, 'error', this.#sent.sentAt);
+    if (this.#decision.action === 'failover') {
+      log('%s failed (%s); failing over', endpoint.name, statusOf(error) ?? describeError(error, this.core.secrets));
+      this.#leftBehind.add(endpoint);
+      this.#stayOn = undefined;
+    } else {
+      // Retries stay put while the endpoint's breaker lets them (always, for pinned calls).
+      this.#stayOn = this.plan.pinned || router.admitsRetry(endpoint) ? endpoint : undefined;
+    }
+  }
+
+  /** Step 5: whether to make another attempt; reserves its endpoint and waits the retry delay. */
+  async proceed(error: unknown, attemptNumber: number): Promise<boolean> {
+    const decision = this.#decision;
+    if (decision.action === 'fail') return false;
+    const delayMs = decision.action === 'retry' ? decision.delayMs : 0;
+    if (Date.now() + delayMs >= this.plan.deadlineAt) return false;
+    const { router, emitter, secrets } = this.core;
+    const next = this.#stayOn ? { endpoint: this.#stayOn, trial: false } : router.route(this.#leftBehind);
+    this.#reserved = next;
+    const target = next.endpoint.name;
+    log(
+      'attempt %d on %s failed (%s); retrying on %s in %dms',
+      attemptNumber,
+      this.#route!.endpoint.name,
+      describeError(error, secrets),
+      target,
+      delayMs,
+    );
+    emitter.emit('retry', { endpoint: target, attempt: attemptNumber, delayMs, error });
+    if (delayMs > 0) {
+      try {
+        await abortableSleep(delayMs, this.plan.signal);
+      } catch (abort) {
+        router.release(next);
+        throw abort;
+      }
+    }
+    return true;
+  }
+}

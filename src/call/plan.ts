@@ -1,0 +1,52 @@
+import { isStatefulRequest } from '../routing/stateful.js';
+import { readFailoverOverride, type FailoverOverride } from './failover-override.js';
+import type { Core, RequestDefaults, RequestOptions } from './types.js';
+
+/** What is fixed about a call before its first attempt. */
+export interface CallPlan {
+  readonly options: RequestOptions;
+  readonly defaults: RequestDefaults;
+  readonly signal: AbortSignal | undefined;
+  /** Attempts including the first: per-request `maxRetries`, then the policy, then the client's. */
+  readonly maxAttempts: number;
+  readonly isStream: boolean;
+  /** A whole (non-streaming, non-binary) answer, read inside the attempt. */
+  readonly bufferable: boolean;
+  /** The caller's per-call `x-resilient-failover` header, if any. */
+  readonly override: FailoverOverride | undefined;
+  /** The call stays on the endpoint of its first attempt (it addresses server-side state). */
+  readonly pinned: boolean;
+  readonly requestLogID: string;
+  readonly startTime: number;
+  /** No attempt starts, and no retry waits, past this time. */
+  readonly deadlineAt: number;
+}
+
+function logID(): string {
+  return 'log_' + ((Math.random() * (1 << 24)) | 0).toString(16).padStart(6, '0');
+}
+
+export function planCall(core: Core, clientMaxRetries: number, options: RequestOptions, defaults: RequestDefaults): CallPlan {
+  const perCallRetries = options.maxRetries ?? defaults.maxRetries;
+  const isStream = options.stream === true;
+  const override = readFailoverOverride(options.headers);
+  const { failover } = core;
+  const request = { method: options.method, path: options.path, body: options.body };
+  const startTime = Date.now();
+  return {
+    options,
+    defaults,
+    signal: options.signal ?? undefined,
+    maxAttempts: perCallRetries != null ? perCallRetries + 1 : (core.retry.maxAttempts ?? clientMaxRetries + 1),
+    isStream,
+    bufferable: !isStream && !options.__binaryResponse,
+    override,
+    pinned:
+      override ? override === 'deny'
+      : failover.staysOnEndpoint ? failover.staysOnEndpoint(request)
+      : isStatefulRequest(request),
+    requestLogID: logID(),
+    startTime,
+    deadlineAt: startTime + core.timeouts.deadlineMs,
+  };
+}

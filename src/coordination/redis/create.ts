@@ -1,0 +1,32 @@
+import type { Coordination } from '../../options/contracts.js';
+import { RedisCoordination } from './coordination.js';
+import type { RedisCoordinationOptions } from './options.js';
+
+export type { IORedisClientLike, NodeRedisClientLike, RedisClientLike } from './client-adapter.js';
+export type { RedisCoordinationOptions } from './options.js';
+
+/**
+ * Shares breaker state and the health probe between processes through Redis. Pass the result as
+ * the `coordination` option of every `ResilientOpenAI` of the cluster (one coordination per
+ * client):
+ *
+ * ```ts
+ * const redis = createClient({ url: process.env.REDIS_URL });
+ * redis.on('error', () => {}); // node-redis requires a listener
+ * redis.connect().catch(() => {}); // in the background: calls work before (and without) Redis
+ * const client = new ResilientOpenAI({ coordination: createRedisCoordination({ client: redis }) });
+ * ```
+ *
+ * When a breaker opens or closes in one process, every other process follows within
+ * milliseconds (pub/sub), or within `syncIntervalMs` when a message was lost. One process at a
+ * time holds the probe lease and runs the health probe. Redis trouble never fails a call: every
+ * command is bounded by `commandTimeoutMs`, and while Redis is away each process decides alone.
+ *
+ * @throws TypeError when `client` is neither a node-redis nor an ioredis client, or an option is invalid.
+ */
+export function createRedisCoordination(options: RedisCoordinationOptions): Coordination {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('resilient-openai: expected createRedisCoordination() options to be an object with a `client`');
+  }
+  return new RedisCoordination(options);
+}

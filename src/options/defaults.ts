@@ -1,0 +1,31 @@
+// Every default in one object, merged into the user's options in one place (setup/normalize.ts)
+// and documented next to each option in options/types.ts.
+export const DEFAULTS = {
+  /** The default retry policy: the SDK's own backoff and Retry-After rules. */
+  retry: { initialDelayMs: 500, maxDelayMs: 8000, factor: 2, jitter: 0.25, maxRetryAfterMs: 60_000, connectionErrors: true },
+  /** The default failover policy: gateway errors and connection failures switch at once. */
+  failover: { statuses: [502, 503, 504], connectionErrors: true },
+  /** Per-endpoint circuit breakers: one failover-class failure opens, two successes close. */
+  breaker: {
+    failureThreshold: 1,
+    failureRate: 0.5,
+    minimumCalls: 10,
+    windowMs: 60_000,
+    cooldownMs: 30_000,
+    halfOpenMaxCalls: 1,
+    successThreshold: 2,
+  },
+  /** The health timer of the primary: every 5 minutes, as the original setup did. */
+  healthCheck: { intervalMs: 300_000, timeoutMs: 10_000 },
+  /** Bounds on hung upstreams. */
+  timeouts: { requestMs: 120_000, streamHeadersMs: 20_000, deadlineMs: 300_000 },
+} as const;
+
+/** A breaker's settings with every default filled in. */
+export type BreakerConfig = { -readonly [K in keyof typeof DEFAULTS.breaker]: number };
+
+/** The official API: where an options fallback goes unless it names another `baseURL`. */
+export const OFFICIAL_BASE_URL = 'https://api.openai.com/v1';
+
+/** `timeouts` with every default filled in. */
+export type NormalizedTimeouts = { -readonly [K in keyof typeof DEFAULTS.timeouts]: number };

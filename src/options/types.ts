@@ -1,0 +1,135 @@
+// Every option a user can pass, in one place. Types only; they import nothing of ours but the
+// contracts of the parts a user can plug in (policies, coordination), which import nothing.
+import type { ClientOptions, OpenAI } from 'openai';
+import type { Coordination, FailoverPolicy, RequestInfo, RetryPolicy } from './contracts.js';
+
+/**
+ * Model names as one endpoint knows them: a map from the name the caller uses, or a function.
+ * Names the map does not list pass unchanged.
+ */
+export type ModelMap = Readonly<Record<string, string>> | ((model: string) => string);
+
+/** A fallback given as client options. */
+export interface FallbackOptions extends ClientOptions {
+  /** Name in events and status. @default 'fallback', 'fallback-2', … */
+  name?: string | undefined;
+  /** Model names as this endpoint knows them. */
+  models?: ModelMap | undefined;
+}
+
+/** A ready client with a name of your choosing. */
+export interface NamedClient {
+  /** Name in events and status. */
+  name: string;
+  /** A ready `OpenAI` or `AzureOpenAI` instance, used as it is. */
+  client: OpenAI;
+  /** Model names as this endpoint knows them. */
+  models?: ModelMap | undefined;
+}
+
+/** A fallback: client options, a ready `OpenAI`/`AzureOpenAI` instance, or a named instance. */
+export type FallbackInput = FallbackOptions | OpenAI | NamedClient;
+
+/** Bounds that turn hung or slow upstreams into prompt failovers. */
+export interface TimeoutOptions {
+  /**
+   * Bound on a non-streaming attempt, headers and body, when neither the request nor the
+   * endpoint sets `timeout`. Non-streaming answers arrive only when the whole generation is done,
+   * so this must exceed your longest generation. @default 120000
+   */
+  requestMs?: number | undefined;
+  /** Bound on the time to response headers of a streaming attempt; servers send them at once. @default 20000 */
+  streamHeadersMs?: number | undefined;
+  /** Bound on a whole call, all attempts and waits included, until its response (or stream) is returned. @default 300000 */
+  deadlineMs?: number | undefined;
+}
+
+/** Options of the primary's health timer. */
+export interface HealthCheckOptions {
+  /** Time between two probes of the primary. @default 300000 (5 minutes) */
+  intervalMs?: number | undefined;
+  /** A probe slower than this counts as failed. @default 10000 */
+  timeoutMs?: number | undefined;
+  /**
+   * Custom probe. Resolving (to anything but `false`) means healthy; throwing or `false` means
+   * unhealthy. The default lists models (`GET /models`), which costs no tokens.
+   */
+  probe?: ((client: OpenAI, signal: AbortSignal) => unknown) | undefined;
+}
+
+/** Options of `new ResilientOpenAI()`: OpenAI's own `ClientOptions` (for the primary) plus these. */
+export interface ResilientOptions extends ClientOptions {
+  /** Name of the primary in events and status. @default 'primary' */
+  name?: string | undefined;
+  /** Where traffic goes when the primary fails; tried in order. @default official API, key from `OPENAI_API_KEY` */
+  fallback?: FallbackInput | readonly FallbackInput[] | undefined;
+  /** Options of the default retry policy, or a policy of your own. */
+  retry?: RetryOptions | RetryPolicy | undefined;
+  /** Options of the default failover policy, or a policy of your own. */
+  failover?: FailoverOptions | FailoverPolicy | undefined;
+  /** Health timer of the primary; `false` turns the timer off (`checkPrimary()` still works). */
+  healthCheck?: HealthCheckOptions | false | undefined;
+  /** Per-endpoint circuit breaker. */
+  breaker?: BreakerOptions | undefined;
+  /** Bounds that turn hung upstreams into prompt failovers. */
+  timeouts?: TimeoutOptions | undefined;
+  /** Model names as the primary knows them. */
+  models?: ModelMap | undefined;
+  /**
+   * Shares breaker state and the health probe between processes, e.g.
+   * `createRedisCoordination({ client })`. @default local: every process decides alone
+   */
+  coordination?: Coordination | undefined;
+}
+
+/** Options of each endpoint's circuit breaker. */
+export interface BreakerOptions {
+  /** Consecutive failover-class failures (502/503/504, connection errors, timeouts) that open it. @default 1 */
+  failureThreshold?: number | undefined;
+  /** Share of provider faults (5xx, connection errors, timeouts) in the window that opens it. @default 0.5 */
+  failureRate?: number | undefined;
+  /** Calls the window needs before `failureRate` applies. @default 10 */
+  minimumCalls?: number | undefined;
+  /** Length of the failure-rate window. @default 60000 */
+  windowMs?: number | undefined;
+  /** Time an open breaker waits before letting trial calls through. @default 30000 */
+  cooldownMs?: number | undefined;
+  /** Trial calls let through at once while half-open; every other call goes elsewhere. @default 1 */
+  halfOpenMaxCalls?: number | undefined;
+  /** Consecutive successes (trial calls or health probes) that close it again. @default 2 */
+  successThreshold?: number | undefined;
+}
+
+/** Options of the default retry policy ({@link createRetryPolicy}). */
+export interface RetryOptions {
+  /** Attempts per call, including the first. Overrides the client's `maxRetries`; a per-request `maxRetries` still wins. @default maxRetries + 1 (3) */
+  maxAttempts?: number | undefined;
+  /** First backoff delay. @default 500 */
+  initialDelayMs?: number | undefined;
+  /** Longest backoff delay. @default 8000 */
+  maxDelayMs?: number | undefined;
+  /** Growth of the delay per retry. @default 2 */
+  factor?: number | undefined;
+  /** Share of each delay removed at random, 0 to 1. @default 0.25 */
+  jitter?: number | undefined;
+  /** Longest `Retry-After` / `retry-after-ms` honoured; a longer one falls back to backoff. @default 60000 */
+  maxRetryAfterMs?: number | undefined;
+  /** HTTP statuses retried on the same endpoint. @default 408, 409, 429 and every 5xx (as the SDK) */
+  statuses?: readonly number[] | undefined;
+  /** Retry connection errors and timeouts when they do not fail over. @default true */
+  connectionErrors?: boolean | undefined;
+}
+
+/** Options of the default failover policy ({@link createFailoverPolicy}). */
+export interface FailoverOptions {
+  /** HTTP statuses that switch to the next endpoint at once. @default [502, 503, 504] */
+  statuses?: readonly number[] | undefined;
+  /** Switch on refused or reset connections, DNS failures and timeouts. @default true */
+  connectionErrors?: boolean | undefined;
+  /**
+   * Calls that address server-side state (files, batches, threads, `previous_response_id`, …):
+   * `'stay'` retries them on their own endpoint only, `'failover'` treats them like any call,
+   * a function decides per call (return `true` to stay). @default 'stay'
+   */
+  stateful?: 'stay' | 'failover' | ((request: RequestInfo) => boolean) | undefined;
+}

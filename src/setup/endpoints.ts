@@ -1,0 +1,108 @@
+import { OpenAI, type ClientOptions } from 'openai';
+import { OFFICIAL_BASE_URL } from '../options/defaults.js';
+import type { FallbackInput, FallbackOptions, ModelMap, ResilientOptions } from '../options/types.js';
+import { checkModels, checkNumber, checkURL, fail } from '../options/validate.js';
+import type { EndpointSpec } from '../routing/router.js';
+
+/** Our own options: everything else in `ResilientOptions` is the primary's `ClientOptions`. */
+const OWN_KEYS = ['name', 'fallback', 'retry', 'failover', 'healthCheck', 'breaker', 'timeouts', 'models', 'coordination'] as const;
+/** The SDK's default `timeout`: an instance with it has no timeout of its own. */
+const SDK_DEFAULT_TIMEOUT = 600_000;
+
+function env(name: string): string | undefined {
+  const value = typeof process !== 'undefined' ? process.env[name]?.trim() : undefined;
+  return value ? value : undefined;
+}
+
+function isClient(value: unknown): value is OpenAI {
+  return value instanceof OpenAI;
+}
+
+/**
+ * The primary's client options: the user's, less our own keys, completed from the environment
+ * (zero-config: the seed's variables describe the primary, a proxy; OpenAI's own the fallback).
+ */
+export function primaryClientOptions(options: ResilientOptions): ClientOptions {
+  const primaryOptions: ClientOptions = { ...options };
+  for (const key of OWN_KEYS) delete (primaryOptions as Record<string, unknown>)[key];
+  let proxyFromEnv = false;
+  if (primaryOptions.baseURL === undefined && !primaryOptions.provider) {
+    const fromEnv = env('OPENAI_BASE_URL_PRO');
+    if (fromEnv) {
+      checkURL('OPENAI_BASE_URL_PRO', fromEnv);
+      primaryOptions.baseURL = fromEnv;
+      proxyFromEnv = true;
+    }
+  }
+  const usesOtherAuth = Boolean(
+    primaryOptions.provider || primaryOptions.adminAPIKey || (primaryOptions as { workloadIdentity?: unknown }).workloadIdentity,
+  );
+  if (primaryOptions.apiKey === undefined && !usesOtherAuth) {
+    // The official key never goes to a proxy that only the environment named.
+    primaryOptions.apiKey = env('OPENAI_API_KEY_PRO') ?? (proxyFromEnv ? undefined : env('OPENAI_API_KEY'));
+    if (!primaryOptions.apiKey) {
+      throw new TypeError(
+        proxyFromEnv ?
+          'resilient-openai: OPENAI_BASE_URL_PRO is set but OPENAI_API_KEY_PRO is not: pass `apiKey` or set OPENAI_API_KEY_PRO'
+        : 'resilient-openai: no API key for the primary endpoint: pass `apiKey`, or set OPENAI_API_KEY_PRO (or OPENAI_API_KEY)',
+      );
+    }
+  }
+  return primaryOptions;
+}
+
+/** The endpoints in failover order; `secrets` collects every credential they were given. */
+export function endpointSpecs(options: ResilientOptions, primaryOptions: ClientOptions, secrets: unknown[]): EndpointSpec[] {
+  const primaryName = options.name ?? 'primary';
+  if (typeof primaryName !== 'string' || !primaryName) fail('name', 'a non-empty string', primaryName);
+  const endpoints: EndpointSpec[] = [
+    { name: primaryName, client: new OpenAI(primaryOptions), models: options.models, timeout: options.timeout },
+  ];
+  secrets.push(primaryOptions.apiKey, primaryOptions.adminAPIKey);
+  const fallbackKey = env('OPENAI_API_KEY') ?? primaryOptions.apiKey;
+  const fallbacks: readonly FallbackInput[] =
+    options.fallback === undefined ? [{}]
+    : Array.isArray(options.fallback) ? options.fallback
+    : [options.fallback as FallbackInput];
+  fallbacks.forEach((entry, i) => {
+    const option = Array.isArray(options.fallback) ? `fallback[${i}]` : 'fallback';
+    const defaultName = i === 0 ? 'fallback' : `fallback-${i + 1}`;
+    const spec = toEndpoint(entry, option, defaultName, fallbackKey, secrets);
+    if (endpoints.some((e) => e.name === spec.name)) fail(`${option}.name`, 'a name no other endpoint has', spec.name);
+    endpoints.push(spec);
+  });
+  return endpoints;
+}
+
+function toEndpoint(
+  entry: unknown,
+  option: string,
+  defaultName: string,
+  fallbackKey: ClientOptions['apiKey'],
+  secrets: unknown[],
+): EndpointSpec {
+  const ownTimeout = (client: OpenAI) => (client.timeout === SDK_DEFAULT_TIMEOUT ? undefined : client.timeout);
+  if (isClient(entry)) {
+    secrets.push(entry.apiKey);
+    return { name: defaultName, client: entry, timeout: ownTimeout(entry) };
+  }
+  if (typeof entry !== 'object' || entry === null) fail(option, 'client options or an OpenAI instance', entry);
+  if ('client' in entry) {
+    const named = entry as { name?: unknown; client?: unknown; models?: unknown };
+    if (!isClient(named.client)) fail(`${option}.client`, 'an OpenAI instance', named.client);
+    if (typeof named.name !== 'string' || !named.name) fail(`${option}.name`, 'a non-empty string', named.name);
+    checkModels(`${option}.models`, named.models);
+    secrets.push(named.client.apiKey);
+    return { name: named.name, client: named.client, models: named.models as ModelMap | undefined, timeout: ownTimeout(named.client) };
+  }
+  const { name = defaultName, models, ...clientOptions } = entry as FallbackOptions;
+  if (typeof name !== 'string' || !name) fail(`${option}.name`, 'a non-empty string', name);
+  checkURL(`${option}.baseURL`, clientOptions.baseURL);
+  checkNumber(`${option}.timeout`, clientOptions.timeout, 1);
+  checkModels(`${option}.models`, models);
+  const resolved: ClientOptions = { ...clientOptions };
+  if (resolved.baseURL === undefined && !resolved.provider) resolved.baseURL = OFFICIAL_BASE_URL;
+  if (resolved.apiKey === undefined && !resolved.provider && !resolved.adminAPIKey) resolved.apiKey = fallbackKey;
+  secrets.push(resolved.apiKey, resolved.adminAPIKey);
+  return { name, client: new OpenAI(resolved), models, timeout: clientOptions.timeout };
+}

@@ -1,0 +1,61 @@
+import type { ClientOptions } from 'openai';
+import { randomUUID } from 'node:crypto';
+import { localCoordination } from '../coordination/local.js';
+import type { Coordination } from '../options/contracts.js';
+import type { BreakerConfig, NormalizedTimeouts } from '../options/defaults.js';
+import {
+  isPolicy,
+  normalizeBreaker,
+  normalizeHealth,
+  normalizeTimeouts,
+  validateCoordination,
+  validateFailover,
+  validateRetry,
+  type NormalizedHealthCheck,
+} from '../options/groups.js';
+import type { ResilientOptions } from '../options/types.js';
+import { checkModels, checkNumber, checkURL, fail } from '../options/validate.js';
+import { createFailoverPolicy } from '../routing/failover-policy.js';
+import { createRetryPolicy } from '../routing/retry-policy.js';
+import type { EndpointSpec } from '../routing/router.js';
+import type { FailoverPolicy, RetryPolicy } from '../options/contracts.js';
+import { endpointSpecs, primaryClientOptions } from './endpoints.js';
+
+/** The options with every default merged in, checked. */
+export interface NormalizedOptions {
+  primaryOptions: ClientOptions;
+  endpoints: EndpointSpec[];
+  retry: RetryPolicy;
+  failover: FailoverPolicy;
+  healthCheck: NormalizedHealthCheck;
+  breaker: BreakerConfig;
+  coordination: Coordination;
+  timeouts: NormalizedTimeouts;
+  /** Every credential we were given, so no text we emit can contain one. */
+  secrets: unknown[];
+}
+
+/** Merges defaults, reads the environment (zero-config) and validates, once, at construction. */
+export function normalizeOptions(input: ResilientOptions | undefined): NormalizedOptions {
+  if (input !== undefined && (typeof input !== 'object' || input === null)) fail('options', 'an object', input);
+  const options = input ?? {};
+  checkURL('baseURL', options.baseURL);
+  checkNumber('maxRetries', options.maxRetries, 0, 99);
+  checkNumber('timeout', options.timeout, 1);
+  validateRetry(options.retry);
+  validateFailover(options.failover);
+  const healthCheck = normalizeHealth(options.healthCheck);
+  const breaker = normalizeBreaker(options.breaker);
+  const timeouts = normalizeTimeouts(options.timeouts);
+  checkModels('models', options.models);
+  const coordination = options.coordination ?? localCoordination(randomUUID().slice(0, 8));
+  validateCoordination(coordination);
+
+  const primaryOptions = primaryClientOptions(options);
+  const secrets: unknown[] = [];
+  const endpoints = endpointSpecs(options, primaryOptions, secrets);
+  const retry = isPolicy<RetryPolicy>(options.retry, 'shouldRetry') ? options.retry : createRetryPolicy(options.retry ?? {});
+  const failover =
+    isPolicy<FailoverPolicy>(options.failover, 'shouldFailover') ? options.failover : createFailoverPolicy(options.failover ?? {});
+  return { primaryOptions, endpoints, retry, failover, healthCheck, breaker, timeouts, coordination, secrets };
+}

@@ -1,0 +1,46 @@
+import type { ClientOptions } from 'openai';
+import { createHash } from 'node:crypto';
+import type { Core } from '../call/types.js';
+import type { Coordination } from '../options/contracts.js';
+import { HealthMonitor } from '../health/health-monitor.js';
+import { SafeEmitter } from '../observe/events.js';
+import { SecretSet } from '../observe/redact.js';
+import type { ResilientOptions } from '../options/types.js';
+import { Router } from '../routing/router.js';
+import { normalizeOptions } from './normalize.js';
+
+/** State shared by a client and every client derived from it with `withOptions()`. */
+export interface Shared {
+  core: Core;
+  health: HealthMonitor;
+  coordination: Coordination;
+  /** Set by the first `close()`: the coordination shutting down. */
+  closing?: Promise<void>;
+}
+
+/** The same endpoint has the same id in every process; the id carries no secret (URL redacted). */
+function endpointId(name: string, redactedURL: string): string {
+  return createHash('sha256').update(`${name}\n${redactedURL}`).digest('hex').slice(0, 16);
+}
+
+/**
+ * Builds everything a new client owns from its options: the router over its endpoints, the
+ * events, the health timer (started) and the coordination (started). Returns the primary's client
+ * options too: `ResilientOpenAI` passes them to its `OpenAI` base.
+ */
+export function createShared(options: ResilientOptions | undefined): { clientOptions: ClientOptions; shared: Shared } {
+  const normalized = normalizeOptions(options);
+  const emitter = new SafeEmitter();
+  const secrets = new SecretSet();
+  for (const secret of normalized.secrets) secrets.add(secret);
+  const { coordination } = normalized;
+  const router = new Router(normalized.endpoints, normalized.breaker, emitter, secrets, coordination);
+  coordination.start(
+    router.endpoints.map((e) => ({ name: e.name, id: endpointId(e.name, e.url) })),
+    (change) => router.applyRemote(change),
+  );
+  const core: Core = { router, emitter, secrets, retry: normalized.retry, failover: normalized.failover, timeouts: normalized.timeouts };
+  const health = new HealthMonitor(router, emitter, secrets, normalized.healthCheck, coordination);
+  if (normalized.healthCheck.timer) health.start();
+  return { clientOptions: normalized.primaryOptions, shared: { core, health, coordination } };
+}

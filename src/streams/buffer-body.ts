@@ -1,0 +1,110 @@
+import { APIConnectionTimeoutError } from 'openai';
+import { bodyFailure, concat } from './body-read.js';
+
+function withURL(response: Response, original: Response): Response {
+  // A rebuilt Response has no URL; keep the real one for logs and withResponse() users.
+  Object.defineProperty(response, 'url', { value: original.url });
+  return response;
+}
+
+const kBytes = Symbol('resilient-openai.body');
+type Replayed = Response & { [kBytes]: Uint8Array; [kText]?: string };
+const kText = Symbol('resilient-openai.text');
+
+function textOf(response: Replayed): string {
+  return (response[kText] ??= new TextDecoder().decode(response[kBytes]));
+}
+
+// Shared descriptors (no per-call closures): the methods read the bytes stored on the instance.
+const REPLAY: PropertyDescriptorMap = {
+  body: {
+    get(this: Replayed) {
+      return new Blob([this[kBytes].slice()]).stream();
+    },
+    configurable: true,
+  },
+  bodyUsed: { value: false, configurable: true },
+  text: {
+    value(this: Replayed) {
+      return Promise.resolve(this).then(textOf);
+    },
+    configurable: true,
+  },
+  json: {
+    value(this: Replayed) {
+      return Promise.resolve(this).then((r) => JSON.parse(textOf(r)) as unknown);
+    },
+    configurable: true,
+  },
+  arrayBuffer: {
+    value(this: Replayed) {
+      return Promise.resolve(this[kBytes].slice().buffer);
+    },
+    configurable: true,
+  },
+  bytes: {
+    value(this: Replayed) {
+      return Promise.resolve(this[kBytes].slice());
+    },
+    configurable: true,
+  },
+  blob: {
+    value(this: Replayed) {
+      return Promise.resolve(new Blob([this[kBytes].slice()], { type: this.headers.get('content-type') ?? '' }));
+    },
+    configurable: true,
+  },
+  clone: {
+    value(this: Replayed) {
+      return withURL(new Response(this[kBytes].slice(), this), this);
+    },
+    configurable: true,
+  },
+};
+
+// One prototype for every replayed response: a single prototype switch per call instead of
+// defining eight properties on each instance.
+const ReplayPrototype = Object.create(Response.prototype, REPLAY) as Response;
+
+/**
+ * Makes `response` serve its already-read body again: every body method and `body` itself work
+ * as on a fresh Response.
+ */
+function replayable(response: Response, bytes: Uint8Array): Response {
+  (response as Replayed)[kBytes] = bytes;
+  return Object.setPrototypeOf(response, ReplayPrototype) as Response;
+}
+
+/**
+ * Reads a non-streaming body inside the attempt, so that a cut or stalled body is an attempt
+ * failure (retried, failed over) instead of an error after the call returned. Cancelling the
+ * reader on timeout closes the connection; no AbortSignal is needed on this path.
+ */
+export async function bufferBody(response: Response, ms: number, signal: AbortSignal | undefined): Promise<Response> {
+  const reader = response.body?.getReader();
+  if (!reader) return response;
+  let timedOut = false;
+  const timer = setTimeout(
+    () => {
+      timedOut = true;
+      reader.cancel().catch(() => {});
+    },
+    Math.max(0, ms),
+  );
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (timedOut) break;
+      if (done) return replayable(response, concat(chunks, size));
+      chunks.push(value);
+      size += value.length;
+    }
+  } catch (error) {
+    if (!timedOut) throw bodyFailure(error, signal, 'the response body');
+  } finally {
+    clearTimeout(timer);
+  }
+  throw new APIConnectionTimeoutError({ message: 'Timed out waiting for the response body.' });
+}
