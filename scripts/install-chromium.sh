@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs Debian's Chromium for the status page's end-to-end test (test/status-page.e2e.test.ts).
-# Idempotent: does nothing when /usr/bin/chromium is already there. Needs root (CI runs as root).
+# Idempotent: does nothing when /usr/bin/chromium is already there. Needs root or sudo. `npm test`
+# runs it when Chromium is missing (test/setup/services.ts); it also runs on its own.
 set -euo pipefail
 
 if [ -x /usr/bin/chromium ]; then
@@ -18,6 +19,8 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 started=$(date +%s)
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends chromium
+# Wait for another apt run (a second `npm test` on a fresh machine) instead of failing on its lock.
+APT=(apt-get -q -o DPkg::Lock::Timeout=300)
+$SUDO "${APT[@]}" update
+$SUDO "${APT[@]}" install -y --no-install-recommends chromium
 echo "install-chromium: installed $(/usr/bin/chromium --version 2>/dev/null || echo chromium) in $(( $(date +%s) - started ))s"

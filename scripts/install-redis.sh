@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs Debian's redis-server for the Redis coordination tests (test/redis/) and the propagation
 # benchmark (scripts/bench/propagation.mjs). Idempotent: does nothing when `redis-server` is already
-# on the PATH. Needs root (CI runs as root). The packaged service is neither needed nor started:
+# on the PATH. Needs root or sudo. `npm test` runs it when redis-server is missing
+# (test/setup/services.ts); it also runs on its own. The packaged service is neither needed nor started:
 # the tests and the benchmark start their own server processes on loopback ports.
 set -euo pipefail
 
@@ -26,6 +27,8 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   $SUDO chmod +x /usr/sbin/policy-rc.d
   trap "$SUDO rm -f /usr/sbin/policy-rc.d" EXIT
 fi
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends redis-server
+# Wait for another apt run (a second `npm test` on a fresh machine) instead of failing on its lock.
+APT=(apt-get -q -o DPkg::Lock::Timeout=300)
+$SUDO "${APT[@]}" update
+$SUDO "${APT[@]}" install -y --no-install-recommends redis-server
 echo "install-redis: installed $(redis-server --version | cut -d' ' -f1-3) in $(( $(date +%s) - started ))s"
