@@ -1,7 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { APIUserAbortError } from 'openai';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULTS, type BreakerConfig } from '../src/options/defaults.js';
 import { Breaker } from '../src/routing/breaker.js';
 import { chat, setup } from './support/harness.js';
+import { gate } from './support/upstream.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 const config = (over: Partial<BreakerConfig> = {}): BreakerConfig => ({ ...DEFAULTS.breaker, ...over });
 
@@ -94,16 +100,38 @@ describe('Breaker (pure state machine, time passed in)', () => {
 
 describe('breakers in the client', () => {
   it('half-open lets a bounded number of trial calls reach the primary; the rest go to the fallback', async () => {
-    const { client, primary, fallback, events } = await setup({ breaker: { cooldownMs: 50, halfOpenMaxCalls: 2, successThreshold: 2 } });
+    const cooldownMs = 10_000;
+    const { client, primary, fallback, events } = await setup({ breaker: { cooldownMs, halfOpenMaxCalls: 2, successThreshold: 2 } });
+    // The breaker reads Date.now(): fake time passes the cooldown without waiting for it.
+    vi.useFakeTimers({ toFake: ['Date'] });
     primary.setFault({ kind: 'bad-gateway' });
     await client.chat.completions.create(chat);
-    primary.setFault({ kind: 'delay', ms: 100 }); // healthy again, but slow: trials stay in flight
-    await new Promise((r) => setTimeout(r, 60));
+    primary.setFault(null);
+    vi.advanceTimersByTime(cooldownMs - 1);
+    expect((await client.chat.completions.create(chat)).choices[0]!.message.content).toBe('hello from fallback'); // still cooling down
+    expect(primary.count()).toBe(1);
+    vi.advanceTimersByTime(1);
+
+    // Healthy again, but every trial stays in flight until the gate opens.
+    const trials = gate();
+    primary.setFault({ kind: 'held', until: trials.opened });
     const before = { primary: primary.count(), fallback: fallback.count() };
-    const results = await Promise.all(Array.from({ length: 30 }, () => client.chat.completions.create(chat)));
-    expect(primary.count() - before.primary).toBe(2);
+    let answered = 0;
+    const answered28 = gate();
+    const calls = Array.from({ length: 30 }, () =>
+      client.chat.completions.create(chat).finally(() => ++answered === 28 && answered28.open()),
+    );
+    // Either 28 calls are answered, or a third call reached the primary (and the checks below fail).
+    await Promise.race([answered28.opened, primary.received(before.primary + 3)]);
+    await primary.received(before.primary + 2);
+    // All 30 calls are placed: 28 answered by the fallback, 2 held on the primary, so no third trial can follow.
     expect(fallback.count() - before.fallback).toBe(28);
+    expect(primary.count() - before.primary).toBe(2);
+    expect(client.getStatus().endpoints[0]!.state).toBe('half-open');
+    trials.open();
+    const results = await Promise.all(calls);
     expect(results.filter((r) => r.choices[0]!.message.content === 'hello from primary')).toHaveLength(2);
+    expect(fallback.count() - before.fallback).toBe(28);
     // Two successful trials close the breaker: traffic is back on the primary.
     expect(client.activeEndpoint).toBe('primary');
     expect(events.switched.map((e) => `${e.from}->${e.to}:${e.reason}`)).toEqual([
@@ -115,15 +143,25 @@ describe('breakers in the client', () => {
 
   it('slow successes of calls sent before the outage do not switch traffic back', async () => {
     const { client, primary, events } = await setup({ breaker: { successThreshold: 1 } });
-    primary.setFault({ kind: 'delay', ms: 150 });
-    const slow = Array.from({ length: 5 }, () => client.chat.completions.create(chat));
-    await new Promise((r) => setTimeout(r, 30));
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const slow = gate();
+    primary.setFault({ kind: 'held', until: slow.opened });
+    const sent = Array.from({ length: 5 }, () => client.chat.completions.create(chat));
+    await primary.received(5);
+    vi.advanceTimersByTime(1000); // the outage starts after they went out
     primary.setFault({ kind: 'bad-gateway' });
     await client.chat.completions.create(chat); // opens the primary's breaker
-    const answers = await Promise.all(slow);
-    expect(answers.every((a) => a.choices[0]!.message.content === 'hello from primary')).toBe(true);
+    expect(client.activeEndpoint).toBe('fallback');
+    slow.open();
+    const answers = await Promise.all(sent);
+    expect(answers.map((a) => a.choices[0]!.message.content)).toEqual(Array.from({ length: 5 }, () => 'hello from primary'));
     expect(client.activeEndpoint).toBe('fallback');
     expect(events.switched).toHaveLength(1);
+    // A success sent after the opening does count: with successThreshold 1 it switches traffic back.
+    primary.setFault(null);
+    expect(await client.checkPrimary()).toBe(true);
+    expect(client.activeEndpoint).toBe('primary');
+    expect(events.switched.map((e) => e.reason)).toEqual(['error', 'recovered']);
   });
 
   it('a flapping primary does not bounce traffic: one switch away, none back', async () => {
@@ -142,15 +180,25 @@ describe('breakers in the client', () => {
 
   it('with every endpoint open, calls still go out, to the endpoint that failed longest ago', async () => {
     const { client, primary, fallback } = await setup({ maxRetries: 0 });
+    // Fake time: each failure is a second after the one before (within the breakers' 30 s cooldown).
+    vi.useFakeTimers({ toFake: ['Date'] });
     primary.setFault({ kind: 'bad-gateway' });
     await expect(client.chat.completions.create(chat)).rejects.toMatchObject({ status: 502 });
+    vi.advanceTimersByTime(1000);
     fallback.setFault({ kind: 'bad-gateway' });
     await expect(client.chat.completions.create(chat)).rejects.toMatchObject({ status: 502 });
     expect(client.getStatus().endpoints.map((e) => e.state)).toEqual(['open', 'open']);
-    primary.setFault(null);
-    // The primary failed first, so it gets the call; its success is a step toward closing.
-    expect((await client.chat.completions.create(chat)).choices[0]!.message.content).toBe('hello from primary');
-    expect(primary.count()).toBe(2);
+    // The primary failed first, so it gets the call, and fails again.
+    vi.advanceTimersByTime(1000);
+    await expect(client.chat.completions.create(chat)).rejects.toMatchObject({ status: 502 });
+    expect([primary.count(), fallback.count()]).toEqual([2, 1]);
+    // Now the fallback failed longest ago.
+    vi.advanceTimersByTime(1000);
+    fallback.setFault(null);
+    expect((await client.chat.completions.create(chat)).choices[0]!.message.content).toBe('hello from fallback');
+    expect([primary.count(), fallback.count()]).toEqual([2, 2]);
+    // Its success is a step toward closing its breaker.
+    expect(client.getStatus().endpoints[1]!.state).toBe('half-open');
   });
 
   it('status shows each endpoint: state, consecutive failures, last error, last success and latency', async () => {
@@ -169,9 +217,22 @@ describe('breakers in the client', () => {
   });
 
   it('4xx answers and aborts do not count against the breaker', async () => {
-    const { client, primary } = await setup({ breaker: { failureRate: 0.1, minimumCalls: 2 } });
+    const { client, primary } = await setup({ maxRetries: 0, breaker: { failureRate: 0.1, minimumCalls: 2 } });
     primary.setFault({ kind: 'status', status: 400 });
-    for (let i = 0; i < 5; i++) await client.chat.completions.create(chat).catch(() => {});
-    expect(client.getStatus().endpoints[0]).toMatchObject({ state: 'closed', consecutiveFailures: 0 });
+    for (let i = 0; i < 5; i++) await expect(client.chat.completions.create(chat)).rejects.toMatchObject({ status: 400 });
+    expect(client.getStatus().endpoints[0]).toMatchObject({ state: 'closed', consecutiveFailures: 0, lastError: null });
+    primary.setFault({ kind: 'hang' });
+    for (let i = 1; i <= 5; i++) {
+      const controller = new AbortController();
+      const call = client.chat.completions.create(chat, { signal: controller.signal });
+      await primary.received(5 + i); // in flight on the primary
+      controller.abort();
+      await expect(call).rejects.toBeInstanceOf(APIUserAbortError);
+      expect(client.getStatus().endpoints[0]).toMatchObject({ state: 'closed', consecutiveFailures: 0, lastError: null });
+    }
+    // The same rule opens the breaker on provider faults: 2 in 12 calls is above 10%.
+    primary.setFault({ kind: 'status', status: 500 });
+    for (let i = 0; i < 2; i++) await expect(client.chat.completions.create(chat)).rejects.toMatchObject({ status: 500 });
+    expect(client.getStatus().endpoints[0]!.state).toBe('open');
   });
 });

@@ -9,13 +9,14 @@ import {
   call,
   check,
   checkWith,
-  client,
+  exampleClient,
   fallback,
   logs,
   primary,
   startApp,
   useExampleApp,
 } from './support/example-app.js';
+import { localCoordination } from './support/clients.js';
 
 // The live feed and the status page are tested in live-feed.test.ts.
 
@@ -102,10 +103,17 @@ describe('examples/express-status-routes.ts', () => {
   });
 
   it('POST /api/check-main-api answers 500 without details on an unexpected exception', async () => {
-    vi.spyOn(client, 'checkPrimary').mockRejectedValue(new Error(`boom ${PRIMARY_KEY}`));
-    const res = await check();
-    expect(res.status).toBe(500);
-    expect(res.json).toEqual({ success: false, message: expect.any(String) });
+    // A coordination that breaks its contract (publish must never throw) makes the check itself
+    // throw, with a key in the error, when the failed probe opens the primary's breaker.
+    const publish = () => {
+      throw new Error(`boom ${PRIMARY_KEY}`);
+    };
+    const url = await startApp({ checkToken: TOKEN }, exampleClient({ coordination: localCoordination({ publish }) }));
+    primary.setFault({ kind: 'bad-gateway' });
+    const res = await check(url);
+    expect(res).toEqual({ status: 500, json: { success: false, message: 'Could not check the primary API' } });
+    // The same check through the example's own client answers.
+    expect(await check()).toMatchObject({ status: 200, json: { success: true, isMainApiAvailable: false } });
   });
 
   it('POST /api/images answers 400 without a prompt, and on malformed JSON', async () => {

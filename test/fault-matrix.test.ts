@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResilientOpenAI, type ResilientOptions } from '../src/index.js';
-import { chat, FALLBACK_KEY, PRIMARY_KEY, record, track, upstream } from './support/harness.js';
+import { chat, clientFor, fallbackOn, record, track, upstream } from './support/harness.js';
 import { refusedURL, type Upstream } from './support/upstream.js';
 
 // Every fault against every kind of call, on real loopback servers. Each cell records what the
@@ -161,14 +161,8 @@ describe('fault matrix', () => {
         const primary = await upstream('primary');
         const fallback = await upstream('fallback');
         const replaced = await scenario.arrange(primary, fallback);
-        const client = track(
-          new ResilientOpenAI({
-            apiKey: PRIMARY_KEY,
-            baseURL: replaced ?? primary.url,
-            fallback: { apiKey: FALLBACK_KEY, baseURL: fallback.url },
-            ...OPTIONS,
-          }),
-        );
+        // The fallback has a timeout of its own: only the primary's faults race the 250 ms.
+        const client = track(clientFor(replaced ?? primary, { fallback: { ...fallbackOn(fallback), timeout: 10_000 }, ...OPTIONS }));
         const events = record(client);
         let outcome = '';
         for (let i = 0; i < (scenario.calls ?? 1); i++) {

@@ -1,56 +1,77 @@
 import { spawnSync } from 'node:child_process';
+import { APIConnectionError } from 'openai';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ResilientOpenAI } from '../src/index.js';
-import { chat, FALLBACK_KEY, PRIMARY_KEY, record, setup, track, upstream } from './support/harness.js';
+import {
+  chat,
+  clientFor,
+  fallbackOn,
+  localCoordination,
+  nextEvent,
+  PRIMARY_KEY,
+  record,
+  setup,
+  track,
+  upstream,
+} from './support/harness.js';
 
 afterEach(() => {
   vi.useRealTimers();
 });
 
-async function withTimer(intervalMs = 300_000) {
-  const primary = await upstream('primary');
-  const fallback = await upstream('fallback');
-  // Only setInterval is faked: the HTTP stack keeps its real timers.
-  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-  const client = track(
-    new ResilientOpenAI({
-      apiKey: PRIMARY_KEY,
-      baseURL: primary.url,
-      fallback: { apiKey: FALLBACK_KEY, baseURL: fallback.url },
-      healthCheck: { intervalMs, timeoutMs: 500 },
-    }),
-  );
-  return { primary, fallback, client, events: record(client) };
+/** Counts the timer's ticks: a tick asks the coordination `shouldProbe()` first, synchronously. */
+function countingTicks() {
+  let ticks = 0;
+  const coordination = localCoordination({
+    shouldProbe: () => {
+      ticks++;
+      return Promise.resolve(true);
+    },
+  });
+  return { coordination, ticks: () => ticks };
 }
 
-async function nextCheck(events: ReturnType<typeof record>, intervalMs = 300_000) {
-  const before = events.healthcheck.length;
-  vi.advanceTimersByTime(intervalMs);
-  await vi.waitFor(() => expect(events.healthcheck.length).toBe(before + 1), { timeout: 5000, interval: 5 });
+/** A client with its health timer on fake time (only setInterval is faked: the HTTP stack keeps its real timers). */
+async function withTimer(intervalMs?: number) {
+  const primary = await upstream('primary');
+  const fallback = await upstream('fallback');
+  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+  const { coordination, ticks } = countingTicks();
+  const healthCheck = intervalMs === undefined ? { timeoutMs: 500 } : { intervalMs, timeoutMs: 500 };
+  const client = track(clientFor(primary, { fallback: fallbackOn(fallback), healthCheck, coordination }));
+  return { primary, fallback, client, events: record(client), ticks };
+}
+
+/** Runs the timer to its next tick: none 1 ms before the interval, one at it; resolves with that probe's event. */
+function nextCheck({ client, ticks }: Awaited<ReturnType<typeof withTimer>>, intervalMs = 300_000) {
+  const before = ticks();
+  vi.advanceTimersByTime(intervalMs - 1);
+  expect(ticks()).toBe(before);
+  const checked = nextEvent(client, 'healthcheck');
+  vi.advanceTimersByTime(1);
+  expect(ticks()).toBe(before + 1);
+  return checked;
 }
 
 describe('health timer', () => {
   it('probes the primary every 5 minutes by default and switches back when it recovers', async () => {
-    const { client, primary, fallback, events } = await withTimer();
+    const timed = await withTimer();
+    const { client, primary, fallback, events } = timed;
     primary.setFault({ kind: 'bad-gateway' });
     await client.chat.completions.create(chat);
     expect(client.activeEndpoint).toBe('fallback');
-    vi.advanceTimersByTime(299_999);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(primary.count('/models')).toBe(0);
+    expect(client.getStatus().healthCheck.intervalMs).toBe(300_000);
 
-    await nextCheck(events, 1);
-    expect(events.healthcheck.at(-1)).toMatchObject({ endpoint: 'primary', ok: false });
+    expect(await nextCheck(timed)).toMatchObject({ endpoint: 'primary', ok: false });
+    expect(primary.count('/models')).toBe(1);
     expect(client.activeEndpoint).toBe('fallback');
 
     primary.setFault(null);
-    await nextCheck(events);
-    expect(events.healthcheck.at(-1)).toMatchObject({ endpoint: 'primary', ok: true });
+    expect(await nextCheck(timed)).toMatchObject({ endpoint: 'primary', ok: true });
     // Hysteresis: two healthy probes in a row (breaker.successThreshold) before traffic returns.
     expect(client.activeEndpoint).toBe('fallback');
     expect(client.getStatus().endpoints[0]!.state).toBe('half-open');
-    await nextCheck(events);
+    await nextCheck(timed);
     expect(primary.count('/models')).toBe(3);
     expect(client.activeEndpoint).toBe('primary');
     expect(events.switched.map((e) => `${e.from}->${e.to}:${e.reason}`)).toEqual([
@@ -69,27 +90,32 @@ describe('health timer', () => {
   });
 
   it('a failed probe while the primary is active switches away from it', async () => {
-    const { client, primary, events } = await withTimer(1000);
-    primary.setFault({ kind: 'status', status: 503 });
-    await nextCheck(events, 1000);
-    expect(client.activeEndpoint).toBe('fallback');
-    expect(events.switched).toEqual([expect.objectContaining({ from: 'primary', to: 'fallback', reason: 'healthcheck' })]);
+    const timed = await withTimer(1000);
+    timed.primary.setFault({ kind: 'status', status: 503 });
+    await nextCheck(timed, 1000);
+    expect(timed.client.activeEndpoint).toBe('fallback');
+    expect(timed.events.switched).toEqual([expect.objectContaining({ from: 'primary', to: 'fallback', reason: 'healthcheck' })]);
   });
 
   it('close() stops the timer, is idempotent, and works through Symbol.asyncDispose', async () => {
-    const { client, primary } = await withTimer(1000);
+    const timed = await withTimer(1000);
+    const { client, primary, ticks } = timed;
+    await nextCheck(timed, 1000); // the timer runs until close()
+    expect(primary.count('/models')).toBe(1);
     client.close();
     client.close();
+    expect(vi.getTimerCount()).toBe(0);
     vi.advanceTimersByTime(10_000);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(primary.count('/models')).toBe(0);
+    expect(ticks()).toBe(1);
     expect(client.getStatus().closed).toBe(true);
     expect(client.getStatus().healthCheck.enabled).toBe(false);
     // Calls keep working after close().
     expect((await client.chat.completions.create(chat)).choices[0]!.message.content).toBe('hello from primary');
 
     const other = await withTimer(1000);
+    expect(vi.getTimerCount()).toBe(1);
     await other.client[Symbol.asyncDispose]();
+    expect(vi.getTimerCount()).toBe(0);
     expect(other.client.getStatus().healthCheck.enabled).toBe(false);
   });
 
@@ -97,19 +123,32 @@ describe('health timer', () => {
     const { client, primary, events } = await setup();
     primary.setFault({ kind: 'hang' });
     const probe = client.checkPrimary();
-    await new Promise((r) => setTimeout(r, 30));
+    await primary.received(1, '/models'); // the probe is in flight
     client.close();
     expect(await probe).toBe(false);
     expect(events.healthcheck).toEqual([]);
     expect(events.switched).toEqual([]);
     expect(client.activeEndpoint).toBe('primary');
+    // The same hung probe on a client left open does report, and switches.
+    const open = await setup({ healthCheck: { intervalMs: 600_000, timeoutMs: 100 } });
+    open.primary.setFault({ kind: 'hang' });
+    expect(await open.client.checkPrimary()).toBe(false);
+    expect(open.events.healthcheck).toMatchObject([{ endpoint: 'primary', ok: false }]);
+    expect(open.events.switched).toMatchObject([{ from: 'primary', to: 'fallback', reason: 'healthcheck' }]);
   });
 
   it('healthCheck: false runs no timer', async () => {
-    const { client, primary } = await setup();
-    expect(client.getStatus().healthCheck.enabled).toBe(false);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(primary.count()).toBe(0);
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const off = await setup();
+    expect(off.client.getStatus().healthCheck.enabled).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+    // The same setup with a health check has its timer, and it probes.
+    const on = await setup({ healthCheck: { intervalMs: 1000 } });
+    expect(vi.getTimerCount()).toBe(1);
+    const checked = nextEvent(on.client, 'healthcheck');
+    vi.advanceTimersByTime(1000);
+    expect(await checked).toMatchObject({ endpoint: 'primary', ok: true });
+    expect(on.primary.count('/models')).toBe(1);
   });
 });
 
@@ -126,15 +165,17 @@ describe('checkPrimary()', () => {
     expect(await client.checkPrimary()).toBe(true);
     expect(client.activeEndpoint).toBe('primary');
     expect(events.healthcheck.map((e) => e.ok)).toEqual([false, true, true]);
-    expect(events.healthcheck[0]!.error).toBeDefined();
+    expect(events.healthcheck[0]!.error).toBeInstanceOf(APIConnectionError);
   });
 
   it('concurrent calls share one probe', async () => {
     const { client, primary } = await setup();
-    primary.setFault({ kind: 'delay', ms: 50 });
     const results = await Promise.all(Array.from({ length: 20 }, () => client.checkPrimary()));
-    expect(results.every(Boolean)).toBe(true);
+    expect(results).toEqual(Array.from({ length: 20 }, () => true));
     expect(primary.count('/models')).toBe(1);
+    // A check after that probe ended is a probe of its own.
+    await client.checkPrimary();
+    expect(primary.count('/models')).toBe(2);
   });
 
   it('a hung probe counts as failed after healthCheck.timeoutMs', async () => {

@@ -169,15 +169,16 @@ describe('live feed: /api/events, /api/timeline, /api/status?detail=full', () =>
   });
 
   it('adds no client listener per event stream, and forgets streams that disconnect', async () => {
-    const on = vi.spyOn(client, 'on');
-    const once = vi.spyOn(client, 'once');
+    const names = ['switched', 'recovered', 'healthcheck', 'breaker', 'retry', 'remote'] as const;
+    const listeners = () => names.map((name) => client.listenerCount(name));
+    const before = listeners();
     const streams = await Promise.all(Array.from({ length: 20 }, () => openEvents()));
     await Promise.all(streams.map((s) => s.next()));
     expect(liveFeedOf(app).connections()).toBe(20);
+    expect(listeners()).toEqual(before);
     for (const s of streams) s.close();
     await vi.waitFor(() => expect(liveFeedOf(app).connections()).toBe(0), { timeout: 5000, interval: 10 });
-    expect(on).not.toHaveBeenCalled();
-    expect(once).not.toHaveBeenCalled();
+    expect(listeners()).toEqual(before);
 
     // Events after the disconnects reach nobody and break nothing; a new stream still works.
     primary.setFault({ kind: 'bad-gateway' });
@@ -188,6 +189,10 @@ describe('live feed: /api/events, /api/timeline, /api/status?detail=full', () =>
     expect(await fresh.until((m) => m.event === 'healthcheck')).toMatchObject({ data: { ok: false, error: '502' } });
     fresh.close();
     await vi.waitFor(() => expect(liveFeedOf(app).connections()).toBe(0), { timeout: 5000, interval: 10 });
+
+    // The counts do see an app's listeners: a second app on the client adds its own.
+    await startApp({ checkToken: TOKEN });
+    expect(listeners().map((n, i) => n > before[i]!)).toContain(true);
   });
 
   it('liveFeed.close() ends every stream (for a clean shutdown)', async () => {

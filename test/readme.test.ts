@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisServer, type RedisServer } from './support/redis-server.js';
@@ -9,7 +9,9 @@ import { startUpstream, type Upstream } from './support/upstream.js';
 // The README is the contract: every ```ts block in it is type-checked and run, against a local
 // upstream named by the same environment variables a user would set.
 const root = fileURLToPath(new URL('..', import.meta.url));
-const dir = fileURLToPath(new URL('./.readme/', import.meta.url));
+// One folder per run: runs side by side in one tree (another engineer's, CI's) never delete each other's files.
+const parent = fileURLToPath(new URL('./.readme/', import.meta.url));
+const dir = `${parent}run-${process.pid}/`;
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 const files = blocks.map((_, i) => `${dir}snippet-${i + 1}.ts`);
@@ -22,7 +24,7 @@ beforeAll(async () => {
   redis = await redisServer();
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  blocks.forEach((code, i) => writeFileSync(files[i]!, code.replaceAll("from 'resilient-openai'", "from '../../src/index.js'")));
+  blocks.forEach((code, i) => writeFileSync(files[i]!, code.replaceAll("from 'resilient-openai'", "from '../../../src/index.js'")));
   // What a user's project would use: strict, but without this repo's extra index checks.
   writeFileSync(
     `${dir}tsconfig.json`,
@@ -45,6 +47,11 @@ afterAll(async () => {
   await primary.close();
   await redis.close();
   rmSync(dir, { recursive: true, force: true });
+  try {
+    rmdirSync(parent);
+  } catch {
+    // Another run's folder is still in it.
+  }
 });
 
 describe('README snippets', () => {

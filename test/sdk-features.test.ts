@@ -4,7 +4,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ResilientOpenAI, withFailover } from '../src/index.js';
-import { chat, FALLBACK_KEY, PRIMARY_KEY, setup, track, upstream } from './support/harness.js';
+import { chat, clientFor, FALLBACK_KEY, PRIMARY_KEY, setup, track, upstream } from './support/harness.js';
+import { ALL_PAGES, batchCursors, listEverything, streamText } from './support/sdk-calls.js';
 
 // Every SDK feature, through the wrapper, while the primary answers 502 Bad Gateway.
 describe('SDK features through ResilientOpenAI with the primary failing over', () => {
@@ -87,9 +88,7 @@ describe('SDK features through ResilientOpenAI with the primary failing over', (
   it('stream: true fails over before the stream is returned', async () => {
     const { client, primary, fallback } = await failing();
     const stream = await client.chat.completions.create({ ...chat, stream: true });
-    let text = '';
-    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
-    expect(text).toBe('hello from fallback');
+    expect(await streamText(stream)).toBe('hello from fallback');
     expect(primary.count()).toBe(1);
     expect(fallback.count()).toBe(1);
   });
@@ -104,18 +103,8 @@ describe('SDK features through ResilientOpenAI with the primary failing over', (
 
   it('for await over models.list() and cursor pagination with later pages fetched through the wrapper', async () => {
     const { client, primary, fallback } = await failing();
-    const models: string[] = [];
-    for await (const model of client.models.list()) models.push(model.id);
-    expect(models).toEqual(['model-a', 'model-b']);
-    const ids: string[] = [];
-    for await (const batch of client.batches.list()) ids.push(batch.id);
-    expect(ids).toEqual(['batch_1', 'batch_2', 'batch_3', 'batch_4', 'batch_5']);
-    expect(fallback.count('/batches')).toBe(3);
-    expect(fallback.requests.filter((r) => r.path.endsWith('/batches')).map((r) => r.query.after)).toEqual([
-      undefined,
-      'batch_2',
-      'batch_4',
-    ]);
+    expect(await listEverything(client)).toEqual(ALL_PAGES);
+    expect(batchCursors(fallback)).toEqual([undefined, 'batch_2', 'batch_4']);
     expect(primary.count('/batches')).toBe(0);
   });
 
@@ -199,7 +188,8 @@ describe('SDK features through ResilientOpenAI with the primary failing over', (
     primary.setFault({ kind: 'hang' });
     const controller = new AbortController();
     const call = client.chat.completions.create(chat, { signal: controller.signal });
-    setTimeout(() => controller.abort(), 30);
+    await primary.received(1); // in flight
+    controller.abort();
     await expect(call).rejects.toBeInstanceOf(APIUserAbortError);
     const pre = new AbortController();
     pre.abort();
@@ -234,7 +224,7 @@ describe('SDK features through ResilientOpenAI with the primary failing over', (
       }
       return { seen, aborted: stream.controller.signal.aborted };
     };
-    const resilient = track(new ResilientOpenAI({ apiKey: PRIMARY_KEY, baseURL, fallback: [], healthCheck: false }));
+    const resilient = track(clientFor(baseURL, { fallback: [] }));
     const plain = new OpenAI({ apiKey: PRIMARY_KEY, baseURL });
     expect(await read(resilient)).toEqual({ seen: ['first'], aborted: true });
     expect(await read(plain)).toEqual({ seen: ['first'], aborted: true });
@@ -244,7 +234,7 @@ describe('SDK features through ResilientOpenAI with the primary failing over', (
     const { client, primary, fallback } = await setup();
     primary.setFault({ kind: 'hang' });
     // A hang past the per-request timeout is a timeout on the primary: fail over at once.
-    const completion = await client.chat.completions.create(chat, { timeout: 100, headers: { 'x-trace': 'abc' } });
+    const completion = await client.chat.completions.create(chat, { timeout: 400, headers: { 'x-trace': 'abc' } });
     expect(completion.choices[0]!.message.content).toBe('hello from fallback');
     expect(fallback.requests[0]!.headers['x-trace']).toBe('abc');
     expect(fallback.requests[0]!.headers['x-stainless-timeout']).toBe('0');
@@ -265,11 +255,8 @@ describe('SDK features through ResilientOpenAI with the primary failing over', (
     const azure = await upstream('azure');
     primary.setFault({ kind: 'bad-gateway' });
     const client = track(
-      new ResilientOpenAI({
-        apiKey: PRIMARY_KEY,
-        baseURL: primary.url,
+      clientFor(primary, {
         fallback: new AzureOpenAI({ endpoint: azure.origin, apiKey: 'azure-key-123456', apiVersion: '2024-10-21', deployment: 'dep' }),
-        healthCheck: false,
       }),
     );
     const completion = await client.chat.completions.create(chat);
@@ -279,8 +266,6 @@ describe('SDK features through ResilientOpenAI with the primary failing over', (
     expect(request.query['api-version']).toBe('2024-10-21');
     expect(request.headers['api-key']).toBe('azure-key-123456');
     const stream = await client.chat.completions.create({ ...chat, stream: true });
-    let text = '';
-    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
-    expect(text).toBe('hello from azure');
+    expect(await streamText(stream)).toBe('hello from azure');
   });
 });

@@ -1,7 +1,7 @@
 import { toFile } from 'openai';
 import { describe, expect, it } from 'vitest';
 import { isStatefulRequest, ResilientOpenAI, withFailover } from '../src/index.js';
-import { chat, FALLBACK_KEY, PRIMARY_KEY, setup, track, upstream } from './support/harness.js';
+import { chat, clientFor, fallbackOn, setup, track, upstream } from './support/harness.js';
 
 describe('isStatefulRequest', () => {
   const cases: [string, string, unknown, boolean][] = [
@@ -95,12 +95,9 @@ describe('per-endpoint model mapping', () => {
     const primary = await upstream('primary');
     const fallback = await upstream('fallback');
     const client = track(
-      new ResilientOpenAI({
-        apiKey: PRIMARY_KEY,
-        baseURL: primary.url,
+      clientFor(primary, {
         models: (model) => `proxy/${model}`,
-        fallback: { apiKey: FALLBACK_KEY, baseURL: fallback.url, models: { 'gpt-test': 'gpt-4o-mini', 'whisper-1': 'whisper-large' } },
-        healthCheck: false,
+        fallback: { ...fallbackOn(fallback), models: { 'gpt-test': 'gpt-4o-mini', 'whisper-1': 'whisper-large' } },
       }),
     );
     await client.chat.completions.create(chat);

@@ -9,14 +9,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { ResilientOpenAI } from '../src/index.js';
+import type { ResilientOpenAI } from '../src/index.js';
 import { createApp, liveFeedOf } from '../examples/express-status-routes.js';
+import { clientFor, fallbackOn, FALLBACK_KEY, PRIMARY_KEY } from './support/clients.js';
 import { startUpstream, type Upstream } from './support/upstream.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
-const PRIMARY_KEY = 'sk-e2e-primary-0123456789abcdef';
-const FALLBACK_KEY = 'sk-e2e-fallback-0123456789abcdef';
 const TOKEN = 'e2e-check-token-5f0c2a';
 const WAIT = { timeout: 15_000 };
 
@@ -63,10 +62,8 @@ beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   primary = await startUpstream({ name: 'primary' });
   fallback = await startUpstream({ name: 'fallback' });
-  client = new ResilientOpenAI({
-    apiKey: PRIMARY_KEY,
-    baseURL: primary.url,
-    fallback: { apiKey: FALLBACK_KEY, baseURL: fallback.url },
+  client = clientFor(primary, {
+    fallback: fallbackOn(fallback),
     healthCheck: { intervalMs: 300, timeoutMs: 200 },
     breaker: { successThreshold: 2 },
     retry: { initialDelayMs: 1 },

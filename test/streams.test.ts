@@ -91,8 +91,9 @@ describe('streams that tell the truth', () => {
   });
 
   it('a slow stream that keeps sending is not cut', async () => {
-    const { client, primary } = await setup({ timeouts: { requestMs: 100, streamHeadersMs: 100 } });
-    primary.queue({ kind: 'slow-body', ms: 60 });
+    // Its events come 150 ms apart: the whole stream takes 450 ms, well past the request timeout.
+    const { client, primary } = await setup({ timeouts: { requestMs: 250, streamHeadersMs: 250 } });
+    primary.queue({ kind: 'slow-body', ms: 150 });
     expect(await collect(await client.chat.completions.create({ ...chat, stream: true }))).toEqual({
       text: 'hello from primary',
       error: undefined,

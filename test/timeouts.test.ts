@@ -5,7 +5,8 @@ import { chat, setup } from './support/harness.js';
 
 describe('hung and slow upstreams', () => {
   it('a primary that accepts and never answers fails over after timeouts.requestMs (no explicit timeout)', async () => {
-    const { client, primary, fallback, events } = await setup({ timeouts: { requestMs: 150 } });
+    // The fallback has a timeout of its own: only the primary's answer races the 150 ms.
+    const { client, primary, fallback, events } = await setup({ timeouts: { requestMs: 150 } }, { timeout: 10_000 });
     primary.setFault({ kind: 'hang' });
     const started = Date.now();
     expect((await client.chat.completions.create(chat)).choices[0]!.message.content).toBe('hello from fallback');
@@ -16,7 +17,7 @@ describe('hung and slow upstreams', () => {
   });
 
   it('streaming calls: the headers bound applies even when the request timeout is long', async () => {
-    const { client, primary } = await setup({ timeout: 600_000, timeouts: { streamHeadersMs: 150 } });
+    const { client, primary } = await setup({ timeout: 600_000, timeouts: { streamHeadersMs: 400 } });
     primary.setFault({ kind: 'hang' });
     const stream = await client.chat.completions.create({ ...chat, stream: true });
     let text = '';
@@ -25,7 +26,7 @@ describe('hung and slow upstreams', () => {
   });
 
   it('a JSON body that stalls after the headers is an attempt failure: it fails over', async () => {
-    const { client, primary, fallback } = await setup({ timeouts: { requestMs: 200 } });
+    const { client, primary, fallback } = await setup({ timeouts: { requestMs: 200 } }, { timeout: 10_000 });
     primary.setFault({ kind: 'slow-body', ms: 5000 });
     expect((await client.chat.completions.create(chat)).choices[0]!.message.content).toBe('hello from fallback');
     expect(primary.count()).toBe(1);
@@ -40,19 +41,22 @@ describe('hung and slow upstreams', () => {
   });
 
   it('the per-call deadline bounds all attempts and waits together', async () => {
-    const { client, primary, fallback } = await setup({
+    // Attempts at about 0, 300 and 600 ms; a fourth would start when the 900 ms deadline ends, so
+    // the call stops after the third (maxRetries alone would allow 51).
+    const { client, primary, events } = await setup({
       fallback: [],
-      timeouts: { deadlineMs: 300 },
-      retry: { initialDelayMs: 100, maxDelayMs: 100, jitter: 0 },
+      timeouts: { deadlineMs: 900 },
+      retry: { initialDelayMs: 300, maxDelayMs: 300, jitter: 0 },
       maxRetries: 50,
     });
-    void fallback;
     primary.setFault({ kind: 'status', status: 500 });
     const started = Date.now();
     const error = await client.chat.completions.create(chat).catch((e: unknown) => e);
-    expect(Date.now() - started).toBeLessThan(2000);
+    expect(Date.now() - started).toBeLessThan(900);
     expect((error as { status?: number }).status).toBe(500);
-    expect(getAttemptErrors(error).length).toBeLessThanOrEqual(4);
+    expect(getAttemptErrors(error).map((a) => (a.error as { status?: number }).status)).toEqual([500, 500, 500]);
+    expect(events.retry.map((e) => e.delayMs)).toEqual([300, 300]);
+    expect(primary.count()).toBe(3);
   });
 
   it('the deadline also cuts an attempt that hangs', async () => {
@@ -68,7 +72,7 @@ describe('hung and slow upstreams', () => {
     const { client, primary } = await setup({ timeouts: { requestMs: 60_000 } });
     primary.setFault({ kind: 'hang' });
     const started = Date.now();
-    expect((await client.chat.completions.create(chat, { timeout: 100 })).choices[0]!.message.content).toBe('hello from fallback');
+    expect((await client.chat.completions.create(chat, { timeout: 400 })).choices[0]!.message.content).toBe('hello from fallback');
     expect(Date.now() - started).toBeLessThan(5000);
   });
 });

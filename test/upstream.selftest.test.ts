@@ -1,6 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import OpenAI, { AzureOpenAI, toFile } from 'openai';
-import { startUpstream, refusedURL, type Upstream } from './support/upstream.js';
+import { ALL_PAGES, batchCursors, listEverything } from './support/sdk-calls.js';
+import { gate, startUpstream, refusedURL, type Upstream } from './support/upstream.js';
 
 const started: Upstream[] = [];
 async function start(name = 'primary'): Promise<{ up: Upstream; client: OpenAI }> {
@@ -110,14 +111,8 @@ describe('fake upstream: routes', () => {
 
   it('pagination: models and batches', async () => {
     const { up, client } = await start('pages');
-    const models: string[] = [];
-    for await (const m of client.models.list()) models.push(m.id);
-    expect(models).toEqual(['model-a', 'model-b']);
-    const batches: string[] = [];
-    for await (const b of client.batches.list()) batches.push(b.id);
-    expect(batches).toEqual(['batch_1', 'batch_2', 'batch_3', 'batch_4', 'batch_5']);
-    expect(up.count('/batches')).toBe(3);
-    expect(up.requests.filter((r) => r.path.endsWith('/batches')).map((r) => r.query.after)).toEqual([undefined, 'batch_2', 'batch_4']);
+    expect(await listEverything(client)).toEqual(ALL_PAGES);
+    expect(batchCursors(up)).toEqual([undefined, 'batch_2', 'batch_4']);
   });
 
   it('custom route, 404, x-test-status', async () => {
@@ -220,6 +215,22 @@ describe('fake upstream: faults', () => {
     expect(res.choices[0]?.message.content).toBe('hello from primary');
   });
 
+  it('held answers once its gate opens; received() resolves as requests arrive', async () => {
+    const { up, client } = await start();
+    const held = gate();
+    up.setFault({ kind: 'held', until: held.opened });
+    // Held past the client's timeout: not answered while the gate is shut.
+    const early = await client.chat.completions.create(chat, { timeout: 200 }).catch((e: unknown) => e);
+    expect(early).toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
+    const later = client.models.list();
+    await up.received(1, '/models');
+    await up.received(2);
+    expect(up.requests.map((r) => r.fault)).toEqual(['held', 'held']);
+    held.open();
+    expect((await later).data).toHaveLength(2);
+    await up.received(2); // already there: resolves at once
+  });
+
   it('cut-stream on SSE surfaces an error or early end; on JSON an error', async () => {
     const { up, client } = await start();
     up.queue({ kind: 'cut-stream', afterChunks: 1 });
@@ -234,21 +245,25 @@ describe('fake upstream: faults', () => {
     expect(text).toBe('hello ');
     // undici surfaces the cut body as a raw `TypeError: terminated` (cause: "other side closed");
     // the SDK does not wrap errors raised while reading the body into APIConnectionError.
-    expect(failure).toBeInstanceOf(Error);
+    const cut = { name: 'TypeError', message: 'terminated', cause: { code: 'UND_ERR_SOCKET' } };
+    expect(failure).toMatchObject(cut);
 
     up.queue({ kind: 'cut-stream', afterChunks: 3 });
     const rs = client.responses.stream({ model: 'gpt-test', input: 'hi' });
-    await expect(rs.finalResponse()).rejects.toBeDefined();
+    const seen: string[] = [];
+    rs.on('event', (e) => seen.push(e.type));
+    await expect(rs.finalResponse()).rejects.toMatchObject({ message: 'terminated', cause: { name: 'TypeError' } });
+    expect(seen).toEqual(['response.created', 'response.in_progress', 'response.output_item.added']);
 
     up.queue({ kind: 'cut-stream', afterChunks: 0 });
-    await expect(client.chat.completions.create(chat)).rejects.toBeDefined();
+    await expect(client.chat.completions.create(chat)).rejects.toMatchObject(cut);
   });
 
   it('close() resolves promptly with a hung request open', async () => {
     const { up, client } = await start();
     up.setFault({ kind: 'hang' });
     const pending = client.chat.completions.create(chat, { timeout: 30_000 }).catch((e: unknown) => e);
-    while (up.count() === 0) await new Promise((r) => setTimeout(r, 10));
+    await up.received(1);
     const t0 = Date.now();
     await up.close();
     await up.close(); // idempotent

@@ -9,12 +9,12 @@
 import { beforeEach, afterEach, expect, vi } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ResilientOpenAI } from '../../src/index.js';
+import type { ResilientOpenAI, ResilientOptions } from '../../src/index.js';
 import { createApp, type AppOptions } from '../../examples/express-status-routes.js';
+import { clientFor, fallbackOn, FALLBACK_KEY, PRIMARY_KEY } from './clients.js';
 import { startUpstream, type Upstream } from './upstream.js';
 
-export const PRIMARY_KEY = 'sk-test-primary-0123456789abcdef';
-export const FALLBACK_KEY = 'sk-test-fallback-0123456789abcdef';
+export { FALLBACK_KEY, PRIMARY_KEY } from './clients.js';
 export const TOKEN = 'check-token-0123456789';
 export const AUTH = { authorization: `Bearer ${TOKEN}` };
 
@@ -27,6 +27,7 @@ export let logs: string[];
 // Every response body of the test, checked for keys in afterEach.
 export let bodies: string[];
 let servers: Server[];
+let clients: ResilientOpenAI[];
 
 export async function call(method: 'GET' | 'POST', path: string, body?: unknown, raw?: string) {
   const init: RequestInit = { method };
@@ -60,24 +61,27 @@ async function listen(app: ReturnType<typeof createApp>): Promise<string> {
   return `http://127.0.0.1:${(extra.address() as AddressInfo).port}`;
 }
 
-/** Another app on the same client, e.g. with other options. */
-export const startApp = (options: AppOptions) => listen(createApp(client, { log: (line) => logs.push(line), ...options }));
+/** A client over this test's primary and fallback, closed after the test. */
+export function exampleClient(options: Partial<ResilientOptions> = {}): ResilientOpenAI {
+  const made = clientFor(primary, { fallback: fallbackOn(fallback), retry: { initialDelayMs: 1 }, ...options });
+  clients.push(made);
+  return made;
+}
+
+/** Another app, e.g. with other options, on the test's client or on `over`. */
+export const startApp = (options: AppOptions, over: ResilientOpenAI = client) =>
+  listen(createApp(over, { log: (line) => logs.push(line), ...options }));
 
 /** Registers the per-test setup and teardown in the calling test file. */
 export function useExampleApp(): void {
   beforeEach(async () => {
     logs = [];
     bodies = [];
+    servers = [];
+    clients = [];
     primary = await startUpstream({ name: 'primary' });
     fallback = await startUpstream({ name: 'fallback' });
-    client = new ResilientOpenAI({
-      apiKey: PRIMARY_KEY,
-      baseURL: primary.url,
-      fallback: { apiKey: FALLBACK_KEY, baseURL: fallback.url },
-      healthCheck: false,
-      retry: { initialDelayMs: 1 },
-    });
-    servers = [];
+    client = exampleClient();
     app = createApp(client, { log: (line) => logs.push(line), checkToken: TOKEN });
     base = await listen(app);
   });
@@ -85,7 +89,7 @@ export function useExampleApp(): void {
   afterEach(async () => {
     vi.useRealTimers();
     vi.restoreAllMocks();
-    client.close();
+    for (const each of clients) each.close();
     for (const each of servers) {
       await new Promise<void>((resolve) => {
         each.close(() => resolve());
@@ -93,10 +97,9 @@ export function useExampleApp(): void {
       });
     }
     await Promise.all([primary.close(), fallback.close()]);
-    for (const text of bodies) {
+    for (const text of [...bodies, ...logs]) {
       expect(text).not.toContain(PRIMARY_KEY);
       expect(text).not.toContain(FALLBACK_KEY);
     }
-    for (const line of logs) expect(line).not.toMatch(/sk-test/);
   });
 }

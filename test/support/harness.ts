@@ -1,28 +1,10 @@
+/** Per-test resources: whatever `track()` is given is closed after the test, whatever happens in it. */
 import { afterEach } from 'vitest';
-import { ResilientOpenAI, type ResilientOptions } from '../../src/index.js';
-import type { BreakerEvent, HealthCheckEvent, RecoveredEvent, RetryEvent, SwitchedEvent } from '../../src/index.js';
+import type { FallbackOptions, ResilientOptions } from '../../src/index.js';
+import { clientFor, fallbackOn, record } from './clients.js';
 import { startUpstream, type Upstream } from './upstream.js';
 
-export const PRIMARY_KEY = 'sk-primary-SECRET-0123456789';
-export const FALLBACK_KEY = 'sk-fallback-SECRET-9876543210';
-
-export interface Recorded {
-  switched: SwitchedEvent[];
-  recovered: RecoveredEvent[];
-  retry: RetryEvent[];
-  healthcheck: HealthCheckEvent[];
-  breaker: BreakerEvent[];
-}
-
-export function record(client: ResilientOpenAI): Recorded {
-  const events: Recorded = { switched: [], recovered: [], retry: [], healthcheck: [], breaker: [] };
-  client.on('switched', (e) => events.switched.push(e));
-  client.on('recovered', (e) => events.recovered.push(e));
-  client.on('retry', (e) => events.retry.push(e));
-  client.on('healthcheck', (e) => events.healthcheck.push(e));
-  client.on('breaker', (e) => events.breaker.push(e));
-  return events;
-}
+export { chat, clientFor, fallbackOn, FALLBACK_KEY, localCoordination, nextEvent, PRIMARY_KEY, record, type Recorded } from './clients.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -41,21 +23,14 @@ export async function upstream(name: string): Promise<Upstream> {
   return track(await startUpstream({ name }));
 }
 
-/** A primary and a fallback upstream and a client over them; no health timer, tiny backoff. */
-export async function setup(options: Partial<ResilientOptions> = {}) {
+/**
+ * A primary and a fallback upstream and a client over them; no health timer, tiny backoff.
+ * `fallbackOptions` go to the fallback endpoint, e.g. its own `timeout`.
+ */
+export async function setup(options: Partial<ResilientOptions> = {}, fallbackOptions: Partial<FallbackOptions> = {}) {
   const primary = await upstream('primary');
   const fallback = await upstream('fallback');
-  const client = track(
-    new ResilientOpenAI({
-      apiKey: PRIMARY_KEY,
-      baseURL: primary.url,
-      fallback: { apiKey: FALLBACK_KEY, baseURL: fallback.url },
-      healthCheck: false,
-      retry: { initialDelayMs: 1, maxDelayMs: 5 },
-      ...options,
-    }),
-  );
+  const retry = { initialDelayMs: 1, maxDelayMs: 5 };
+  const client = track(clientFor(primary, { fallback: { ...fallbackOn(fallback), ...fallbackOptions }, retry, ...options }));
   return { primary, fallback, client, events: record(client) };
 }
-
-export const chat = { model: 'gpt-test', messages: [{ role: 'user' as const, content: 'hi' }] };

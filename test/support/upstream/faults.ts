@@ -1,0 +1,82 @@
+/** The faults an upstream can inject, and how each is answered. */
+import { errorReply, type Headers, type Reply, type Shape } from './wire.js';
+
+export type Fault =
+  | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
+  | { kind: 'bad-gateway' }
+  | { kind: 'rate-limit'; retryAfter?: string; retryAfterMs?: string }
+  | { kind: 'reset' }
+  | { kind: 'hang' }
+  | { kind: 'cut-stream'; afterChunks: number }
+  /** SSE: N events, then a clean end with no terminal event ([DONE], finish_reason, response.completed). */
+  | { kind: 'truncated-stream'; afterChunks: number }
+  /** SSE: every event but no `data: [DONE]` (finish_reason still sent). */
+  | { kind: 'no-done' }
+  /** Headers at once, then the body slowly: JSON in two halves `ms` apart, SSE events `ms` apart. */
+  | { kind: 'slow-body'; ms: number }
+  | { kind: 'delay'; ms: number }
+  /** Answers normally once `until` settles: the request stays in flight exactly as long as the test wants. */
+  | { kind: 'held'; until: PromiseLike<unknown> };
+
+/** What a fault does with the request: answer at once, deliver the normal reply in a shape, later, or never. */
+export type FaultAction =
+  | { do: 'reply'; reply: Reply }
+  | { do: 'shape'; shape: Shape }
+  | { do: 'after'; ms: number }
+  | { do: 'when'; until: PromiseLike<unknown> }
+  | { do: 'reset' }
+  | { do: 'hang' };
+
+const NGINX_502 =
+  '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n' +
+  '<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+
+function statusReply(name: string, fault: Extract<Fault, { kind: 'status' }>): Reply {
+  if (fault.body === undefined) return errorReply(fault.status, `Injected ${fault.status} from ${name}`, fault.headers);
+  let contentType = 'text/plain';
+  try {
+    JSON.parse(fault.body);
+    contentType = 'application/json';
+  } catch {
+    /* plain text body */
+  }
+  return { kind: 'text', status: fault.status, contentType, text: fault.body, headers: fault.headers };
+}
+
+export function faultAction(name: string, fault: Fault): FaultAction {
+  switch (fault.kind) {
+    case 'status':
+      return { do: 'reply', reply: statusReply(name, fault) };
+    case 'bad-gateway':
+      return { do: 'reply', reply: { kind: 'text', status: 502, contentType: 'text/html', text: NGINX_502, headers: { server: 'nginx' } } };
+    case 'rate-limit': {
+      const headers: Headers = {};
+      if (fault.retryAfter !== undefined) headers['retry-after'] = fault.retryAfter;
+      if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = fault.retryAfterMs;
+      return { do: 'reply', reply: errorReply(429, `Rate limit reached for requests on ${name}`, headers) };
+    }
+    case 'reset':
+      return { do: 'reset' };
+    case 'hang':
+      return { do: 'hang' }; // never answer; the socket is destroyed by close() or by the client aborting
+    case 'cut-stream':
+      return { do: 'shape', shape: { cut: fault.afterChunks } };
+    case 'truncated-stream':
+      return { do: 'shape', shape: { truncate: fault.afterChunks } };
+    case 'no-done':
+      return { do: 'shape', shape: { noDone: true } };
+    case 'slow-body':
+      return { do: 'shape', shape: { slowMs: fault.ms } };
+    case 'delay':
+      return { do: 'after', ms: fault.ms };
+    case 'held':
+      return { do: 'when', until: fault.until };
+  }
+}
+
+/** A promise to hold requests with (`{ kind: 'held', until: gate.opened }`) until `gate.open()`. */
+export function gate(): { opened: Promise<void>; open(): void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
