@@ -2,7 +2,7 @@
 export { ResilientOpenAI, ResilientOpenAI as default } from './client.js';
 export { getAttemptErrors, type AttemptFailure } from './call/attempt-records.js';
 export { withFailover, type FailoverOverride } from './call/failover-override.js';
-export { IncompleteStreamError, isIncompleteStreamError } from './streams/incomplete-stream-error.js';
+export { IncompleteStreamError, isIncompleteStreamError, StreamIdleTimeoutError } from './streams/errors.js';
 export { isStatefulRequest } from './routing/stateful.js';
 export { createRetryPolicy } from './routing/retry-policy.js';
 export { createFailoverPolicy } from './routing/failover-policy.js';

@@ -58,8 +58,8 @@ const SCENARIOS: Scenario[] = [
     arrange: (p) => p.queue({ kind: 'cut-stream', afterChunks: 1 }),
     expected: {
       default: 'fallback · P1 F1 · 1 switch, 1 retry',
-      'SSE stream': 'IncompleteStreamError · P1 F0',
-      '.stream() helper': 'IncompleteStreamError · P1 F0',
+      'SSE stream': 'IncompleteStreamError · P1 F0 · 1 switch',
+      '.stream() helper': 'IncompleteStreamError · P1 F0 · 1 switch',
     },
   },
   {
@@ -67,8 +67,8 @@ const SCENARIOS: Scenario[] = [
     arrange: (p) => p.queue({ kind: 'truncated-stream', afterChunks: 1 }),
     expected: {
       default: 'primary · P1 F0',
-      'SSE stream': 'IncompleteStreamError · P1 F0',
-      '.stream() helper': 'IncompleteStreamError · P1 F0',
+      'SSE stream': 'IncompleteStreamError · P1 F0 · 1 switch',
+      '.stream() helper': 'IncompleteStreamError · P1 F0 · 1 switch',
     },
   },
   {

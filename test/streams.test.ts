@@ -61,7 +61,8 @@ describe('streams that tell the truth', () => {
   });
 
   it('a Responses stream without response.completed raises IncompleteStreamError through the helper', async () => {
-    const { client, primary } = await setup();
+    // One broken stream would open the breaker (it is a provider fault); this test reads both on the primary.
+    const { client, primary } = await setup({ breaker: { failureThreshold: 5 } });
     primary.queue({ kind: 'truncated-stream', afterChunks: 4 });
     const stream = client.responses.stream({ model: 'gpt-test', input: 'hi' });
     await expect(stream.finalResponse()).rejects.toThrow(/ended before its terminal event/);

@@ -1,7 +1,7 @@
 import type { NormalizedTimeouts } from '../options/defaults.js';
 import type { Endpoint } from '../routing/router.js';
 import { bufferBody } from '../streams/buffer-body.js';
-import { guardStream } from '../streams/guard-stream.js';
+import { guardStream, type StreamWatch } from '../streams/guard-stream.js';
 import { prepareAttempt } from './attempt-options.js';
 import type { CallPlan } from './plan.js';
 import { either } from './signals.js';
@@ -19,6 +19,7 @@ export class Attempt {
   /** When the request went out: answers to requests older than a breaker change are stale. */
   readonly sentAt = Date.now();
   readonly #timeMs: number;
+  readonly #idleMs: number;
 
   constructor(
     readonly endpoint: Endpoint,
@@ -27,6 +28,7 @@ export class Attempt {
     remainingMs: number,
   ) {
     const { options, defaults, signal, isStream } = plan;
+    this.#idleMs = timeouts.streamIdleMs;
     this.#timeMs = Math.min(options.timeout ?? defaults.timeout ?? endpoint.timeout ?? timeouts.requestMs, remainingMs);
     const headersMs = isStream ? Math.min(timeouts.streamHeadersMs, this.#timeMs) : this.#timeMs;
     // A non-streaming call without a signal needs none: it is complete when it returns, and
@@ -38,12 +40,24 @@ export class Attempt {
     this.options = prepareAttempt(options, endpoint, this.signal, Math.ceil(headersMs), defaults, plan.override !== undefined);
   }
 
-  async send(): Promise<Response> {
+  /** Sends the request; `watch` hears how a stream ends, after it was handed out. */
+  async send(watch: StreamWatch | undefined): Promise<Response> {
     const response = await this.endpoint.client.request(this.options).asResponse();
+    // What is left of the attempt's time bounds the body, or the wait for a stream's first output.
     const leftMs = this.sentAt + this.#timeMs - Date.now();
     if (this.plan.bufferable && response.status !== 204) return bufferBody(response, leftMs, this.signal);
-    if (this.plan.isStream) return guardStream(response, leftMs, this.controller, this.signal!, this.endpoint.name);
-    return response;
+    if (!this.plan.isStream || !watch) return response;
+    const { options } = this.plan;
+    return guardStream(response, {
+      firstOutputMs: leftMs,
+      idleMs: this.#idleMs,
+      controller: this.controller,
+      signal: this.signal!,
+      endpoint: this.endpoint.name,
+      path: options.path,
+      body: options.body,
+      watch,
+    });
   }
 
   /** The SDK marked the body one-shot (a file stream): it must never be sent again. */

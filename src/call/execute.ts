@@ -5,6 +5,7 @@ import { describeError } from '../observe/redact.js';
 import { statusOf, isProviderFault } from '../routing/classify.js';
 import { decide, type Decision } from '../routing/decide.js';
 import type { Endpoint, Route } from '../routing/router.js';
+import type { StreamWatch } from '../streams/guard-stream.js';
 import { recordAttempts, type AttemptFailure } from './attempt-records.js';
 import { Attempt } from './attempt.js';
 import { planCall, type CallPlan } from './plan.js';
@@ -81,9 +82,15 @@ class Call {
     if (remainingMs <= 0) throw new APIConnectionTimeoutError({ message: `Call deadline of ${core.timeouts.deadlineMs}ms exceeded.` });
     const attempt = new Attempt(route.endpoint, plan, core.timeouts, remainingMs);
     this.#sent = attempt;
+    const attemptNumber = this.failures.length + 1;
     try {
-      const response = await attempt.send();
-      core.router.success(route, attempt.sentAt);
+      const watch = plan.isStream ? this.#watch(route.endpoint, attempt.sentAt, attemptNumber) : undefined;
+      const response = await attempt.send(watch);
+      if (watch) {
+        // A stream is judged at its end (see #watch); its trial slot, if any, is free from now.
+        watch.latencyMs = Date.now() - attempt.sentAt;
+        core.router.release(route);
+      } else core.router.success(route, attempt.sentAt);
       const retryOf = this.failures.length ? plan.requestLogID : undefined;
       const { options, requestLogID, startTime } = plan;
       return { response, options, controller: attempt.controller, requestLogID, retryOfRequestLogID: retryOf, startTime };
@@ -101,6 +108,27 @@ class Call {
     this.#route = route;
     this.#sent = undefined;
     return route;
+  }
+
+  /**
+   * How a stream that was handed out ends: at its terminal frame it counts as a success; a cut,
+   * a stall or a provider's error frame after output counts as a failure (never retried: the
+   * caller has part of the output). A stream the caller abandons tells the breaker nothing.
+   */
+  #watch(endpoint: Endpoint, sentAt: number, attempt: number): StreamWatch & { latencyMs?: number } {
+    const { router, failover } = this.core;
+    const route = { endpoint, trial: false };
+    return {
+      whole() {
+        // Latency is the time to the first output, set when the stream was handed out.
+        router.success(route, sentAt, this.latencyMs);
+      },
+      broken: (error) => {
+        log('stream from %s broke after output (%s)', endpoint.name, describeError(error, this.core.secrets));
+        const switching = failover.shouldFailover({ error, attempt, endpoint: endpoint.name });
+        router.failure(route, { error, fault: isProviderFault(error) || switching, switching }, 'error', sentAt);
+      },
+    };
   }
 
   /** Steps 3 and 4: what the breaker learns from a failed attempt, and what the call does next. */

@@ -18,7 +18,7 @@ export const DEFAULTS = {
   /** The health timer of the primary: every 5 minutes, as the original setup did. */
   healthCheck: { intervalMs: 300_000, timeoutMs: 10_000 },
   /** Bounds on hung upstreams. */
-  timeouts: { requestMs: 120_000, streamHeadersMs: 20_000, deadlineMs: 300_000 },
+  timeouts: { requestMs: 120_000, streamHeadersMs: 20_000, streamIdleMs: 120_000, deadlineMs: 300_000 },
 } as const;
 
 /** A breaker's settings with every default filled in. */

@@ -71,6 +71,7 @@ export function normalizeTimeouts(value: unknown): NormalizedTimeouts {
   const t = (value ?? {}) as TimeoutOptions;
   checkNumber('timeouts.requestMs', t.requestMs, 1, MAX_TIMER);
   checkNumber('timeouts.streamHeadersMs', t.streamHeadersMs, 1, MAX_TIMER);
+  checkNumber('timeouts.streamIdleMs', t.streamIdleMs, 1, MAX_TIMER);
   checkNumber('timeouts.deadlineMs', t.deadlineMs, 1, MAX_TIMER);
   return { ...DEFAULTS.timeouts, ...withoutUndefined(t) };
 }

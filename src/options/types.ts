@@ -33,13 +33,21 @@ export type FallbackInput = FallbackOptions | OpenAI | NamedClient;
 /** Bounds that turn hung or slow upstreams into prompt failovers. */
 export interface TimeoutOptions {
   /**
-   * Bound on a non-streaming attempt, headers and body, when neither the request nor the
-   * endpoint sets `timeout`. Non-streaming answers arrive only when the whole generation is done,
-   * so this must exceed your longest generation. @default 120000
+   * Bound on a non-streaming attempt, headers and body, and on the wait from a stream's headers
+   * to its first output, when neither the request nor the endpoint sets `timeout`. Non-streaming
+   * answers arrive only when the whole generation is done, so this must exceed your longest
+   * generation. @default 120000
    */
   requestMs?: number | undefined;
   /** Bound on the time to response headers of a streaming attempt; servers send them at once. @default 20000 */
   streamHeadersMs?: number | undefined;
+  /**
+   * Longest silence between two frames of a stream after its first output. Longer, and the
+   * connection is closed and the iteration throws `StreamIdleTimeoutError`. Server-side tools
+   * (web search, code interpreter) and reasoning pause streams mid-way, so keep it generous; the
+   * wait for the first output is bounded by `requestMs` instead. @default 120000
+   */
+  streamIdleMs?: number | undefined;
   /** Bound on a whole call, all attempts and waits included, until its response (or stream) is returned. @default 300000 */
   deadlineMs?: number | undefined;
 }

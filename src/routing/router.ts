@@ -120,13 +120,16 @@ export class Router {
     return endpoint.breaker.state === 'closed';
   }
 
-  /** `sentAt`: when the request went out; answers to requests older than an opening are stale. */
-  success(route: Route, sentAt: number): void {
+  /**
+   * `sentAt`: when the request went out; answers to requests older than an opening are stale.
+   * `latencyMs`: time to the response (for a stream, to its first output).
+   */
+  success(route: Route, sentAt: number, latencyMs?: number): void {
     const { endpoint } = route;
     if (route.trial) endpoint.breaker.release();
     const now = Date.now();
     endpoint.lastSuccessAt = now;
-    endpoint.latencyMs = now - sentAt;
+    endpoint.latencyMs = latencyMs ?? now - sentAt;
     const before = endpoint.breaker.state;
     endpoint.breaker.success(now, sentAt);
     if (endpoint.breaker.state !== before) this.#transition(endpoint, before, 'recovered');

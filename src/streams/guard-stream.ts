@@ -1,73 +1,156 @@
 import { APIConnectionError } from 'openai';
-import { bodyFailure, bounded, concat } from './body-read.js';
-import { IncompleteStreamError } from './incomplete-stream-error.js';
-import { hasFirstEvent, TerminalScanner } from './sse-terminal.js';
+import { bodyFailure, bounded } from './body-read.js';
+import { IncompleteStreamError, StreamIdleTimeoutError } from './errors.js';
+import { errorOfFrame } from './frame-errors.js';
+import { StreamCheck } from './stream-check.js';
+
+/** What the call learns from a stream after it was handed out: the breaker's verdict. */
+export interface StreamWatch {
+  /** The terminal frame arrived: the stream succeeded. */
+  whole(): void;
+  /** It failed after output reached the caller: cut, stalled, or an error frame. */
+  broken(error: unknown): void;
+}
+
+export interface GuardOptions {
+  /** Bound on the wait from the headers to the first output. */
+  firstOutputMs: number;
+  /** Longest silence after the first output. */
+  idleMs: number;
+  controller: AbortController;
+  signal: AbortSignal;
+  endpoint: string;
+  /** The request's path and body: they choose the endpoint's rule (streams/rules/table.ts). */
+  path: string;
+  body: unknown;
+  watch: StreamWatch;
+}
 
 /**
- * For SSE responses: waits for the first event inside the attempt (a stream that fails before
- * any event is an ordinary attempt failure), then hands out a body that ends with
- * `IncompleteStreamError` if the stream stops before its terminal event.
+ * For SSE responses. Reads frames inside the attempt until the first one with output, so that a
+ * stall, a cut or an error frame before it is an ordinary attempt failure (retried, failed over)
+ * and the caller never sees a frame of an abandoned attempt. Then hands out a body that carries
+ * the same bytes, ends with `IncompleteStreamError` when the stream stops before its terminal
+ * frame, and with `StreamIdleTimeoutError` when it goes silent for `idleMs`.
  */
-export async function guardStream(
-  response: Response,
-  ms: number,
-  controller: AbortController,
-  signal: AbortSignal,
-  endpoint: string,
-): Promise<Response> {
-  if (!response.body || !response.headers.get('content-type')?.includes('text/event-stream')) return response;
+export async function guardStream(response: Response, o: GuardOptions): Promise<Response> {
+  if (!response.body) return response;
+  const type = response.headers.get('content-type');
+  if (type !== null && !type.toLowerCase().includes('text/event-stream')) {
+    response.body.cancel().catch(() => {});
+    // A proxy's HTML page with a 200, say: not the stream that was asked for.
+    throw new APIConnectionError({ message: `Expected an event stream, got a 200 with content-type ${type.split(';')[0]!.slice(0, 60)}.` });
+  }
   const reader = response.body.getReader();
-  const scanner = new TerminalScanner();
+  const check = new StreamCheck(o.path, o.body);
   const head: Uint8Array[] = [];
-  let size = 0;
   try {
     await bounded(
       async () => {
-        do {
+        while (!check.output && !check.ended) {
           const { done, value } = await reader.read();
-          if (done) throw new APIConnectionError({ message: 'The stream ended before its first event.' });
+          if (done) throw new APIConnectionError({ message: 'The stream ended before its first output.' });
           head.push(value);
-          size += value.length;
-          scanner.feed(value);
-        } while (!hasFirstEvent(head.length === 1 ? head[0]! : concat(head, size)));
+          check.push(value);
+        }
       },
-      ms,
-      controller,
-      'the first stream event',
+      o.firstOutputMs,
+      o.controller,
+      'the first stream output',
     );
   } catch (error) {
     reader.cancel().catch(() => {});
-    throw bodyFailure(error, signal, 'the stream');
+    throw bodyFailure(error, o.signal, 'the stream');
   }
+  if (check.failure && !check.output) {
+    reader.cancel().catch(() => {});
+    throw errorOfFrame(check.failure.payload, response.headers);
+  }
+  (response as Guarded)[kStream] = guardedBody(reader, head, check, response.headers, o);
+  return Object.setPrototypeOf(response, GuardedPrototype) as Response;
+}
 
-  const body = new ReadableStream<Uint8Array>({
+function guardedBody(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  head: Uint8Array[],
+  check: StreamCheck,
+  headers: Headers,
+  o: GuardOptions,
+): ReadableStream<Uint8Array> {
+  let reported = false;
+  /** Tells the call once: at the terminal frame, or at the failure. */
+  const report = (error?: unknown) => {
+    if (reported) return;
+    reported = true;
+    if (error !== undefined) o.watch.broken(error);
+    else if (check.failure) o.watch.broken(errorOfFrame(check.failure.payload, headers));
+    else o.watch.whole();
+  };
+  if (check.ended) report();
+
+  // One timer per stream, not one per chunk: it only looks at when the pending read started.
+  let readingSince = 0;
+  let stalled = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (ms: number) => {
+    timer = setTimeout(onIdle, ms);
+    timer.unref?.();
+  };
+  const onIdle = () => {
+    timer = undefined;
+    if (readingSince === 0) return; // nobody is reading: the caller is slow, not the upstream
+    const quietMs = Date.now() - readingSince;
+    if (quietMs < o.idleMs) return arm(o.idleMs - quietMs);
+    stalled = true;
+    o.controller.abort();
+  };
+  const stop = () => {
+    readingSince = 0;
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+  };
+
+  return new ReadableStream<Uint8Array>({
     start(stream) {
       for (const chunk of head) stream.enqueue(chunk);
     },
     async pull(stream) {
+      readingSince = Date.now();
+      if (!timer) arm(o.idleMs);
       try {
         const { done, value } = await reader.read();
+        readingSince = 0;
         if (done) {
-          if (scanner.seen) stream.close();
-          else stream.error(new IncompleteStreamError(endpoint));
-          return;
+          stop();
+          if (check.ended) return stream.close();
+          const error = new IncompleteStreamError(o.endpoint);
+          report(error);
+          return stream.error(error);
         }
-        scanner.feed(value);
+        check.push(value);
+        if (check.ended) report();
         stream.enqueue(value);
       } catch (error) {
+        stop();
+        // A stall or a lost connection after the terminal frame cost nothing: the output is whole.
+        if (check.ended) return stream.close();
+        if (stalled) {
+          const idle = new StreamIdleTimeoutError(o.endpoint, o.idleMs);
+          report(idle);
+          return stream.error(idle);
+        }
         // An abort (user signal, `break`) passes through: the SDK's Stream ends quietly on it.
-        if (signal.aborted) stream.error(error);
-        // A connection lost after the terminal event cost nothing: the output is complete.
-        else if (scanner.seen) stream.close();
-        else stream.error(new IncompleteStreamError(endpoint, error));
+        if (o.signal.aborted) return stream.error(error);
+        const cut = new IncompleteStreamError(o.endpoint, error);
+        report(cut);
+        stream.error(cut);
       }
     },
     cancel(reason) {
+      stop();
       return reader.cancel(reason);
     },
   });
-  (response as Guarded)[kStream] = body;
-  return Object.setPrototypeOf(response, GuardedPrototype) as Response;
 }
 
 const kStream = Symbol('resilient-openai.stream');

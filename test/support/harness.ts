@@ -4,7 +4,7 @@ import type { FallbackOptions, ResilientOptions } from '../../src/index.js';
 import { clientFor, fallbackOn, record } from './clients.js';
 import { startUpstream, type Upstream } from './upstream.js';
 
-export { chat, clientFor, fallbackOn, FALLBACK_KEY, localCoordination, nextEvent, PRIMARY_KEY, record, type Recorded } from './clients.js';
+export { chat, clientFor, fallbackOn, FALLBACK_KEY, localCoordination, nextEvent, PRIMARY_KEY, record } from './clients.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

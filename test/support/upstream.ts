@@ -10,7 +10,7 @@
  *   multipart.ts  multipart/form-data bodies
  *   ports.ts      a URL where nothing listens
  */
-export { startUpstream, type Upstream, type UpstreamOptions } from './upstream/server.js';
-export { gate, type Fault } from './upstream/faults.js';
+export { startUpstream, type Upstream } from './upstream/server.js';
+export { gate } from './upstream/faults.js';
 export type { RecordedRequest } from './upstream/recording.js';
 export { refusedURL } from './upstream/ports.js';
