@@ -1,12 +1,30 @@
 /**
  * A cluster of worker processes (worker.ts, forked with `--import tsx`) sharing one Redis, driven
  * over IPC. Every event a worker reports lands in `fleet.events`, with the worker's wall-clock time.
+ *
+ * `clusterHooks()` is the setup every fleet test file shares: its own redis-server, a primary and
+ * a fallback upstream, the fleet, an admin connection, and the checks after all (no fatal error
+ * in a worker, no unhandled rejection in the test process).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { createClient } from 'redis';
+import { afterAll, expect } from 'vitest';
+import { redisServer, type RedisServer } from '../support/redis-server.js';
+import { startUpstream, type RecordedRequest, type Upstream } from '../support/upstream.js';
 import type { LoadStats, WorkerConfig, WorkerMessage, WorkerRequest } from './worker.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
+
+/**
+ * How long a wait for something that must happen may take. Generous on purpose: a loaded 2-core
+ * machine (two suites at once) can be slow to get there, and a wait that succeeds costs nothing.
+ */
+export const PATIENCE_MS = 30_000;
+/** Test timeout of a fleet test: several such waits, and the fleet's start. */
+export const FLEET_TEST_MS = 180_000;
+/** createRedisCoordination()'s default `syncIntervalMs`. */
+const DEFAULT_SYNC_MS = 500;
 
 export interface WorkerEvent {
   event: string;
@@ -49,6 +67,8 @@ export interface Fleet {
   add(index: number): Promise<FleetWorker>;
   /** Kills a worker with SIGKILL and waits for it to exit. */
   kill(worker: FleetWorker): Promise<void>;
+  /** The workers that have not exited. */
+  live(): FleetWorker[];
   /** Every live worker, in parallel. */
   all<T = any>(cmd: WorkerRequest['cmd'], arg?: unknown): Promise<T[]>;
   close(): Promise<void>;
@@ -95,6 +115,17 @@ export function summary(values: readonly number[]): { n: number; p50: number; p9
   return { n: values.length, p50: round(percentile(values, 50)), p99: round(percentile(values, 99)), max: round(Math.max(...values)) };
 }
 
+/** The API keys worker `index` uses: its own, so that an upstream can tell who sent a request. */
+export const workerKeys = (apiKey: string, index: number) => ({ primary: `${apiKey}-w${index}`, fallback: `${apiKey}-fallback-w${index}` });
+
+/** The worker that sent a request to an upstream (by its API key), or undefined. */
+export function senderOf(request: RecordedRequest): number | undefined {
+  const match = /-w(\d+)$/.exec(String(request.headers.authorization ?? ''));
+  return match ? Number(match[1]) : undefined;
+}
+
+const isLive = (w: FleetWorker) => w.child.exitCode === null && w.child.signalCode === null;
+
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const events: WorkerEvent[] = [];
   const fatal: string[] = [];
@@ -110,7 +141,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       fallbackUrl: options.fallbackUrl,
       library: options.library ?? 'redis',
       namespace,
-      apiKey: options.apiKey,
+      apiKey: workerKeys(options.apiKey, index).primary,
+      fallbackApiKey: workerKeys(options.apiKey, index).fallback,
       healthIntervalMs: options.healthIntervalMs ?? null,
       ...(options.leaseMs !== undefined && { leaseMs: options.leaseMs }),
       ...(options.syncIntervalMs !== undefined && { syncIntervalMs: options.syncIntervalMs }),
@@ -121,10 +153,15 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       env: { ...process.env, WORKER_CONFIG: JSON.stringify(config) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    children.add(child);
     const waiting = new Map<number, { resolve: (value: any) => void; reject: (error: Error) => void }>();
     let nextId = 1;
     let ready: () => void;
-    const started = new Promise<void>((resolve) => (ready = resolve));
+    const started = new Promise<void>((resolve, reject) => {
+      ready = resolve;
+      // A worker that dies before it is ready (it cannot load the library, say) fails the start.
+      child.once('exit', (code, signal) => reject(new Error(`worker ${index} exited before it was ready (${signal ?? code})`)));
+    });
     child.on('message', (message: WorkerMessage) => {
       if ('id' in message) {
         const waiter = waiting.get(message.id);
@@ -153,9 +190,16 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     return worker;
   };
 
-  const alive = () => workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+  const live = () => workers.filter(isLive);
+  const children = new Set<ChildProcess>();
 
-  await Promise.all(Array.from({ length: options.size }, (_, i) => add(i)));
+  try {
+    await Promise.all(Array.from({ length: options.size }, (_, i) => add(i)));
+  } catch (error) {
+    // None of them may outlive a failed start.
+    for (const child of children) child.kill('SIGKILL');
+    throw error;
+  }
   return {
     namespace,
     workers,
@@ -163,17 +207,18 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     fatal,
     add,
     async kill(worker) {
-      if (worker.child.exitCode !== null || worker.child.signalCode !== null) return;
+      if (!isLive(worker)) return;
       const exited = new Promise((resolve) => worker.child.once('exit', resolve));
       worker.child.kill('SIGKILL');
       await exited;
     },
-    all: (cmd, arg) => Promise.all(alive().map((w) => w.request(cmd, arg))),
+    live,
+    all: (cmd, arg) => Promise.all(live().map((w) => w.request(cmd, arg))),
     async close() {
       await Promise.all(
-        alive().map(async (w) => {
+        live().map(async (w) => {
           const exited = new Promise((resolve) => w.child.once('exit', resolve));
-          const timer = setTimeout(() => w.child.kill('SIGKILL'), 3000);
+          const timer = setTimeout(() => w.child.kill('SIGKILL'), 10_000);
           await w.request('close').catch(() => {});
           await exited;
           clearTimeout(timer);
@@ -183,11 +228,117 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   };
 }
 
+/** Where and how a fleet runs: everything a fleet test file used to build for itself. */
+export interface Cluster {
+  readonly server: RedisServer;
+  readonly primary: Upstream;
+  readonly fallback: Upstream;
+  readonly fleet: Fleet;
+  /** A node-redis connection of the test's own to the cluster's Redis (connected on first use). */
+  admin(): Promise<ReturnType<typeof createClient>>;
+  /** Subscribers of the cluster's channel, as Redis counts them. */
+  numsub(): Promise<number>;
+  /** `getStatus()` of every live worker. */
+  statuses(): Promise<any[]>;
+  close(): Promise<void>;
+}
+
+export interface ClusterOptions extends Omit<FleetOptions, 'redisUrl' | 'primaryUrl' | 'fallbackUrl'> {
+  /** `false`: the Redis port is reserved, nothing listens there until `cluster.server.start()`. @default true */
+  redis?: boolean;
+}
+
+/**
+ * Starts a cluster: its own redis-server, upstreams and fleet. With Redis running, resolves once
+ * every worker is active and subscribed to the channel, so that no change can slip past one.
+ */
+async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  const { redis = true, ...fleetOptions } = options;
+  const server = await redisServer({ start: redis });
+  const [primary, fallback] = await Promise.all([startUpstream({ name: 'primary' }), startUpstream({ name: 'fallback' })]);
+  let admin: ReturnType<typeof createClient> | undefined;
+  const cluster: Cluster = {
+    server,
+    primary,
+    fallback,
+    fleet: undefined as unknown as Fleet,
+    async admin() {
+      if (!admin) {
+        admin = createClient({ url: server.url });
+        admin.on('error', () => {});
+        await admin.connect();
+      }
+      if (!admin.isReady) await waitFor(() => admin!.isReady, PATIENCE_MS, 'the admin connection to Redis');
+      return admin;
+    },
+    async numsub() {
+      const reply = await (await cluster.admin()).sendCommand<[string, number]>(['PUBSUB', 'NUMSUB', `${cluster.fleet.namespace}:changes`]);
+      return Number(reply[1]);
+    },
+    statuses: () => cluster.fleet.all('status'),
+    async close() {
+      await cluster.fleet?.all('load', false).catch(() => {});
+      await cluster.fleet?.close();
+      await admin?.close().catch(() => {});
+      await Promise.all([primary.close(), fallback.close()]);
+      await server.close();
+    },
+  };
+  try {
+    (cluster as { fleet: Fleet }).fleet = await startFleet({
+      ...fleetOptions,
+      redisUrl: server.url,
+      primaryUrl: primary.url,
+      fallbackUrl: fallback.url,
+    });
+    if (redis) {
+      await waitFor(async () => (await cluster.numsub()) === options.size, PATIENCE_MS, 'every worker to subscribe', 20);
+      // A worker is active once a command got through: its first re-read, unless that came before
+      // its client was connected and the next one is too far off (then its first publish does it).
+      if ((options.syncIntervalMs ?? DEFAULT_SYNC_MS) < PATIENCE_MS) {
+        await waitFor(
+          async () => (await cluster.statuses()).every((s) => s.coordination.active),
+          PATIENCE_MS,
+          'every worker to be active',
+          20,
+        );
+      }
+    }
+  } catch (error) {
+    await cluster.close().catch(() => {});
+    throw error;
+  }
+  return cluster;
+}
+
+/**
+ * The hooks of a fleet test file: `start()` starts a cluster (in beforeAll or in a test; each has
+ * its own Redis); after all tests every cluster is closed, then no worker may have reported a
+ * fatal error and the test process no unhandled rejection.
+ */
+export function clusterHooks(): { start(options: ClusterOptions): Promise<Cluster> } {
+  const unhandled = trackUnhandled();
+  const clusters: Cluster[] = [];
+  afterAll(async () => {
+    await Promise.all(clusters.map((c) => c.close()));
+    unhandled.stop();
+    expect(clusters.flatMap((c) => c.fleet?.fatal ?? [])).toEqual([]);
+    expect(unhandled.reasons).toEqual([]);
+  }, FLEET_TEST_MS);
+  return {
+    async start(options) {
+      const cluster = await startCluster(options);
+      clusters.push(cluster);
+      return cluster;
+    },
+  };
+}
+
 /** What a change did across the other workers: when each switched, and the `remote` events. */
 export interface Propagation {
-  /** Per other worker: its switch time minus the originating breaker change, in ms. */
+  /** Per other worker: its switch time minus the originating breaker change, in ms (reported, never asserted). */
   latencies: number[];
-  /** The `remote` events of the other workers for this change. */
+  /** The `remote` events of the other workers for this change, by worker. */
   remote: WorkerEvent[];
 }
 
@@ -200,7 +351,7 @@ async function propagate(
 ): Promise<Propagation> {
   const mark = fleet.events.length;
   const changedAt = await act();
-  const others = fleet.workers.filter((w) => w !== origin && w.child.exitCode === null && w.child.signalCode === null);
+  const others = fleet.live().filter((w) => w !== origin);
   const switched = await waitFor(
     () => {
       const recent = fleet.events.slice(mark);
@@ -210,16 +361,94 @@ async function propagate(
     timeoutMs,
     `every other worker to switch to ${to}`,
   );
-  const remote = fleet.events.slice(mark).filter((e) => e.event === 'remote' && e.worker !== origin.index);
+  const remote = fleet.events
+    .slice(mark)
+    .filter((e) => e.event === 'remote' && e.worker !== origin.index)
+    .sort((a, b) => a.worker - b.worker);
   return { latencies: switched.map((e) => e.at - changedAt), remote };
 }
 
 /** Opens the primary's breaker in `origin` (one 502, to it only) and waits for the others to follow. */
-export function trip(fleet: Fleet, origin: FleetWorker, timeoutMs = 3000): Promise<Propagation> {
+export function trip(fleet: Fleet, origin: FleetWorker, timeoutMs = PATIENCE_MS): Promise<Propagation> {
   return propagate(fleet, origin, async () => (await origin.request<{ openedAt: number }>('trip')).openedAt, 'fallback', timeoutMs);
 }
 
 /** Closes the primary's breaker in `origin` (health probes) and waits for the others to follow. */
-export function recover(fleet: Fleet, origin: FleetWorker, timeoutMs = 3000): Promise<Propagation> {
+export function recover(fleet: Fleet, origin: FleetWorker, timeoutMs = PATIENCE_MS): Promise<Propagation> {
   return propagate(fleet, origin, async () => (await origin.request<{ closedAt: number }>('recover')).closedAt, 'primary', timeoutMs);
+}
+
+/** The probe-lease holder every live worker agrees on (as `getStatus()` shows it), if any. */
+export async function agreedHolder(cluster: Cluster): Promise<FleetWorker | undefined> {
+  const holders = new Set((await cluster.statuses()).map((s) => s.coordination.probeLeaseHolder as string | null));
+  const [holder] = [...holders];
+  return holders.size === 1 && holder ? cluster.fleet.workers.find((w) => w.instanceId === holder) : undefined;
+}
+
+/** Waits until every live worker agrees on one holder (other than `not`). */
+export function waitForHolder(cluster: Cluster, not?: FleetWorker): Promise<FleetWorker> {
+  return waitFor(
+    async () => {
+      const holder = await agreedHolder(cluster);
+      return holder !== not && holder;
+    },
+    PATIENCE_MS,
+    'every worker to agree on a probe-lease holder',
+    20,
+  );
+}
+
+/** The health probing of a stretch of time, from every side. */
+export interface ProbeWindow {
+  /** `healthcheck` events of the workers. */
+  checks: WorkerEvent[];
+  /** Answers of shouldProbe() to the workers' health timers (`lease` events). */
+  decisions: WorkerEvent[];
+  /** The probes the primary received (GET /models), and from whom. */
+  received: (number | undefined)[];
+}
+
+/**
+ * Waits until `holder` has probed `probes` times, and every other live worker's health timer has
+ * asked for the lease at least twice, from now on: the stretch in which a second prober would
+ * have shown up. No sleep: it ends with events that must happen.
+ */
+export async function probeWindow(cluster: Cluster, holder: FleetWorker, probes: number): Promise<ProbeWindow> {
+  const { fleet, primary } = cluster;
+  const mark = fleet.events.length;
+  const requestMark = primary.requests.length;
+  const others = fleet.live().filter((w) => w !== holder);
+  const window = (): ProbeWindow => {
+    const recent = fleet.events.slice(mark);
+    return {
+      checks: recent.filter((e) => e.event === 'healthcheck'),
+      decisions: recent.filter((e) => e.event === 'lease'),
+      received: primary.requests
+        .slice(requestMark)
+        .filter((r) => r.path.endsWith('/models'))
+        .map(senderOf),
+    };
+  };
+  return waitFor(
+    () => {
+      const w = window();
+      const asked = (worker: FleetWorker) => w.decisions.filter((e) => e.worker === worker.index).length;
+      return w.checks.filter((e) => e.worker === holder.index).length >= probes && others.every((o) => asked(o) >= 2) && w;
+    },
+    PATIENCE_MS,
+    `${probes} probes by worker ${holder.index}, and every other worker's timer to ask for the lease twice`,
+    20,
+  );
+}
+
+/** One prober: the holder was told to probe and probed; every other worker was told not to, and did not. */
+export function expectOnlyHolderProbes(window: ProbeWindow, holder: FleetWorker): void {
+  const { checks, decisions, received } = window;
+  expect(new Set(checks.map((e) => e.worker))).toEqual(new Set([holder.index]));
+  expect(checks.every((e) => e.data.ok === true)).toBe(true);
+  expect(received.length).toBeGreaterThan(0);
+  expect(new Set(received)).toEqual(new Set([holder.index]));
+  const told = (answer: boolean) => new Set(decisions.filter((e) => e.data === answer).map((e) => e.worker));
+  expect(told(true)).toEqual(new Set([holder.index]));
+  expect(told(false).has(holder.index)).toBe(false);
 }

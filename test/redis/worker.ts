@@ -16,7 +16,9 @@ export interface WorkerConfig {
   fallbackUrl: string;
   library: 'redis' | 'ioredis';
   namespace: string;
+  /** Keys of this worker's own (fleet.ts, workerKeys): the upstreams tell from them who sent a request. */
   apiKey: string;
+  fallbackApiKey: string;
   /** Health timer interval; null turns the timer off. */
   healthIntervalMs: number | null;
   leaseMs?: number;
@@ -35,7 +37,7 @@ export interface WorkerRequest {
 export type WorkerMessage =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: string }
-  | { event: 'ready' | 'fatal' | 'remote' | 'switched' | 'breaker' | 'healthcheck'; worker: number; at: number; data: unknown };
+  | { event: 'ready' | 'fatal' | 'remote' | 'switched' | 'breaker' | 'healthcheck' | 'lease'; worker: number; at: number; data: unknown };
 
 /** Statistics of the background call loop (`load`). */
 export interface LoadStats {
@@ -71,6 +73,15 @@ if (config.library === 'ioredis') {
   coordination = createRedisCoordination({ client, ...options() });
 }
 
+// Every answer of shouldProbe() (the health timer asks it each interval) is reported as a `lease`
+// event: a worker told not to probe is seen asking, not only seen not probing.
+const shouldProbe = coordination.shouldProbe.bind(coordination);
+coordination.shouldProbe = async () => {
+  const answer = await shouldProbe();
+  emit('lease', answer);
+  return answer;
+};
+
 function options() {
   return {
     namespace: config.namespace,
@@ -84,8 +95,8 @@ function options() {
 const client = new ResilientOpenAI({
   apiKey: config.apiKey,
   baseURL: config.primaryUrl,
-  fallback: { apiKey: `${config.apiKey}-fallback`, baseURL: config.fallbackUrl },
-  healthCheck: config.healthIntervalMs === null ? false : { intervalMs: config.healthIntervalMs, timeoutMs: 1000 },
+  fallback: { apiKey: config.fallbackApiKey, baseURL: config.fallbackUrl },
+  healthCheck: config.healthIntervalMs === null ? false : { intervalMs: config.healthIntervalMs, timeoutMs: 10_000 },
   retry: { initialDelayMs: 1, maxDelayMs: 5 },
   coordination,
 });

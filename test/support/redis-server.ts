@@ -15,7 +15,7 @@ export interface RedisServer {
   readonly url: string;
   /** Whether a server process runs now (frozen or not). */
   readonly running: boolean;
-  /** Starts the server (empty) and resolves once it answers PING. */
+  /** Starts the server (empty) and resolves once it answers. */
   start(): Promise<void>;
   /** Stops the server (SIGTERM, SIGKILL after 2 s): connections close, data is lost. */
   stop(): Promise<void>;
@@ -56,23 +56,34 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Resolves once something on the port answers PING with PONG. */
-async function waitForPong(port: number, child: ChildProcess, timeoutMs = 5000): Promise<void> {
+/**
+ * Resolves once the server on the port answers, and is this process (INFO's process_id): not
+ * another suite's redis-server that got the port first, while ours failed to bind it and exits.
+ * Patient: a loaded machine may take a while.
+ */
+async function waitForServer(port: number, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${REDIS_SERVER} exited with code ${child.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
+    if (child.exitCode !== null) throw new Error(`${REDIS_SERVER} on port ${port} exited with code ${child.exitCode}`);
+    const pid = await new Promise<number | undefined>((resolve) => {
       const socket = createConnection({ host: '127.0.0.1', port });
-      const done = (value: boolean) => {
+      let reply = '';
+      const done = (value: number | undefined) => {
         socket.destroy();
         resolve(value);
       };
-      socket.setTimeout(500, () => done(false));
-      socket.once('error', () => done(false));
-      socket.once('connect', () => socket.write('PING\r\n'));
-      socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+      socket.setTimeout(1000, () => done(undefined));
+      socket.once('error', () => done(undefined));
+      socket.once('connect', () => socket.write('INFO server\r\n'));
+      socket.on('data', (data) => {
+        reply += data.toString();
+        const match = /\r\nprocess_id:(\d+)\r\n/.exec(reply);
+        if (match) done(Number(match[1]));
+        else if (!reply.startsWith('$')) done(undefined); // an error (still loading, say)
+      });
     });
-    if (ok) return;
+    if (pid === child.pid) return;
+    if (pid !== undefined) throw new Error(`port ${port} is taken by another redis-server (pid ${pid})`);
     if (Date.now() > deadline) throw new Error(`${REDIS_SERVER} on port ${port} did not answer within ${timeoutMs}ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -122,7 +133,7 @@ export async function redisServer(options: { port?: number; start?: boolean } = 
         reject(new Error(`cannot start ${REDIS_SERVER} (${error.message}): run scripts/install-redis.sh`));
       }),
     );
-    await Promise.race([waitForPong(port, proc), missing]);
+    await Promise.race([waitForServer(port, proc), missing]);
   };
 
   const stop = async () => {
