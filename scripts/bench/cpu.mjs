@@ -14,10 +14,22 @@ const chunk = (i) =>
 const sse =
   Array.from({ length: 199 }, (_, i) => chunk(i)).join('') +
   `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'bench', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`;
+const frames = sse.split(/(?<=\n\n)/).map((frame) => new TextEncoder().encode(frame));
+// As a network delivers a stream: one read per event (the frame reader's per-chunk cost shows).
+const chunked = () =>
+  new ReadableStream({
+    start(controller) {
+      for (const frame of frames) controller.enqueue(frame);
+      controller.close();
+    },
+  });
 const fetch = (_url, init) =>
   Promise.resolve(
     String(init?.body).includes('"stream":true') ?
-      new Response(sse, { status: 200, headers: { 'content-type': 'text/event-stream' } })
+      new Response(String(init?.body).includes('"chunked":true') ? chunked() : sse, {
+        status: 200,
+        headers: { 'content-type': 'text/event-stream' },
+      })
     : new Response(body, { status: 200, headers: { 'content-type': 'application/json' } }),
   );
 const chat = { model: 'bench', messages: [{ role: 'user', content: 'hi' }] };
@@ -26,7 +38,12 @@ async function perCallUs(client, calls, stream) {
   const t = performance.now();
   for (let i = 0; i < calls; i++) {
     if (!stream) await client.chat.completions.create(chat);
-    else for await (const _ of await client.chat.completions.create({ ...chat, stream: true }));
+    else
+      for await (const _ of await client.chat.completions.create({
+        ...chat,
+        stream: true,
+        ...(stream === 'chunked' && { chunked: true }),
+      }));
   }
   return ((performance.now() - t) / calls) * 1000;
 }
@@ -44,6 +61,7 @@ export async function cpu({ OpenAI, ResilientOpenAI, rounds = 8, calls = 5000 })
   for (const [name, stream, n] of [
     ['json', false, calls],
     ['sse', true, Math.max(100, calls / 10)],
+    ['sseChunked', 'chunked', Math.max(100, calls / 10)],
   ]) {
     await perCallUs(plain, n, stream);
     await perCallUs(resilient, n, stream);
