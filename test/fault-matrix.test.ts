@@ -18,6 +18,8 @@ interface Scenario {
   arrange(primary: Upstream, fallback: Upstream): void | Promise<string>;
   /** Calls per cell (the flapping primary needs more than one to show it does not bounce). */
   calls?: number;
+  /** Added to the request body of the streaming kinds (SSE stream, .stream() helper), e.g. `{ n: 2 }`. */
+  streamBody?: Record<string, unknown>;
   expected: Partial<Record<Kind, string>> & { default: string };
 }
 
@@ -72,6 +74,70 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    fault: 'marker text in content then cut',
+    arrange: (p) => p.queue({ kind: 'marker-text-cut' }),
+    expected: {
+      default: 'primary · P1 F0',
+      'SSE stream': 'IncompleteStreamError · P1 F0 · 1 switch',
+      '.stream() helper': 'IncompleteStreamError · P1 F0 · 1 switch',
+    },
+  },
+  {
+    fault: 'n=2 half-finished',
+    arrange: (p) => p.queue({ kind: 'half-finished' }),
+    streamBody: { n: 2 },
+    expected: {
+      default: 'primary · P1 F0',
+      'SSE stream': 'IncompleteStreamError · P1 F0 · 1 switch',
+      '.stream() helper': 'IncompleteStreamError · P1 F0 · 1 switch',
+    },
+  },
+  {
+    fault: 'stall after the first output',
+    arrange: (p) => p.queue({ kind: 'stall-after-output' }),
+    expected: {
+      default: 'primary · P1 F0',
+      'SSE stream': 'StreamIdleTimeoutError · P1 F0 · 1 switch',
+      '.stream() helper': 'StreamIdleTimeoutError · P1 F0 · 1 switch',
+    },
+  },
+  {
+    fault: 'lifecycle-only stall',
+    arrange: (p) => p.queue({ kind: 'lifecycle-stall' }),
+    expected: {
+      default: 'primary · P1 F0',
+      'SSE stream': 'fallback · P1 F1 · 1 switch, 1 retry',
+      '.stream() helper': 'fallback · P1 F1 · 1 switch, 1 retry',
+    },
+  },
+  {
+    fault: 'error frame first',
+    arrange: (p) => p.queue({ kind: 'error-frame' }),
+    expected: {
+      default: 'primary · P1 F0',
+      'SSE stream': 'fallback · P1 F1 · 1 switch, 1 retry',
+      '.stream() helper': 'fallback · P1 F1 · 1 switch, 1 retry',
+    },
+  },
+  {
+    fault: 'error frame after output',
+    arrange: (p) => p.queue({ kind: 'error-frame', afterOutput: true }),
+    expected: {
+      default: 'primary · P1 F0',
+      'SSE stream': 'APIError · P1 F0 · 1 switch',
+      '.stream() helper': 'APIError · P1 F0 · 1 switch',
+    },
+  },
+  {
+    fault: 'non-SSE 200',
+    arrange: (p) => p.queue({ kind: 'non-sse-200' }),
+    expected: {
+      default: 'primary · P1 F0',
+      'SSE stream': 'fallback · P1 F1 · 1 switch, 1 retry',
+      '.stream() helper': 'fallback · P1 F1 · 1 switch, 1 retry',
+    },
+  },
+  {
     fault: '429 with Retry-After',
     arrange: (p) => p.queue({ kind: 'rate-limit', retryAfter: '0.02' }),
     expected: { default: 'primary · P2 F0 · 1 retry' },
@@ -103,19 +169,21 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
+// streamIdleMs sits well above the slow body's 400 ms between events (a slow stream that keeps
+// coming is served) and well below the 8 s guard (a stream that stops is ended).
 const OPTIONS: Partial<ResilientOptions> = {
   healthCheck: false,
   retry: { initialDelayMs: 1, maxDelayMs: 5 },
-  timeouts: { requestMs: 250, streamHeadersMs: 250, deadlineMs: 10_000 },
+  timeouts: { requestMs: 250, streamHeadersMs: 250, streamIdleMs: 1000, deadlineMs: 10_000 },
 };
 
-async function call(client: ResilientOpenAI, kind: Kind): Promise<string> {
+async function call(client: ResilientOpenAI, kind: Kind, streamBody: Record<string, unknown> = {}): Promise<string> {
   switch (kind) {
     case 'JSON':
       return (await client.chat.completions.create(chat)).choices[0]!.message.content ?? '';
     case 'SSE stream': {
       let text = '';
-      for await (const chunk of await client.chat.completions.create({ ...chat, stream: true }))
+      for await (const chunk of await client.chat.completions.create({ ...chat, ...streamBody, stream: true }))
         text += chunk.choices[0]?.delta?.content ?? '';
       return text;
     }
@@ -127,7 +195,7 @@ async function call(client: ResilientOpenAI, kind: Kind): Promise<string> {
     case 'toFile upload':
       return (await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(Buffer.from('abc'), 'a.wav') })).text;
     case '.stream() helper':
-      return (await client.chat.completions.stream(chat).finalContent()) ?? '';
+      return (await client.chat.completions.stream({ ...chat, ...streamBody }).finalContent()) ?? '';
   }
 }
 
@@ -168,7 +236,7 @@ describe('fault matrix', () => {
         for (let i = 0; i < (scenario.calls ?? 1); i++) {
           // No promise may hang: a cell that takes longer than this fails.
           const guard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('cell hung')), 8000).unref());
-          outcome = await Promise.race([call(client, kind).then(servedBy, describeError), guard]);
+          outcome = await Promise.race([call(client, kind, scenario.streamBody).then(servedBy, describeError), guard]);
         }
         await new Promise((r) => setImmediate(r));
         const counted = (n: number, one: string, many: string) => (n ? [`${n} ${n > 1 ? many : one}`] : []);

@@ -2,6 +2,8 @@ import { describe, it, expect, afterEach } from 'vitest';
 import OpenAI, { AzureOpenAI, toFile } from 'openai';
 import { ALL_PAGES, batchCursors, listEverything } from './support/sdk-calls.js';
 import { gate, startUpstream, refusedURL, type Upstream } from './support/upstream.js';
+import type { StreamFault } from './support/upstream/faults.js';
+import { MARKER_TEXT } from './support/upstream/stream-edges.js';
 
 const started: Upstream[] = [];
 async function start(name = 'primary'): Promise<{ up: Upstream; client: OpenAI }> {
@@ -14,6 +16,53 @@ afterEach(async () => {
 });
 
 const chat = { model: 'gpt-test', messages: [{ role: 'user' as const, content: 'hi' }] };
+
+/** A streaming chat request by plain fetch; `next()` reads one chunk of the raw body into `text`. */
+async function rawStream(up: Upstream, body: Record<string, unknown> = {}) {
+  const res = await fetch(`${up.url}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...chat, stream: true, ...body }),
+  });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  const wire = {
+    res,
+    text: '',
+    /** 'data', 'end', or the error the read failed with. */
+    next: (): Promise<unknown> =>
+      reader.read().then(
+        ({ done, value }) => (done ? 'end' : ((wire.text += decoder.decode(value, { stream: true })), 'data')),
+        (error: unknown) => error,
+      ),
+    /** Reads to the end of the body: how it ended. */
+    async rest(): Promise<unknown> {
+      for (;;) {
+        const how = await wire.next();
+        if (how !== 'data') return how;
+      }
+    },
+    /** A read that is still pending after 150 ms (the connection is open and silent), to await after close(). */
+    async silent(): Promise<{ pending: Promise<unknown> }> {
+      const pending = wire.next();
+      expect(await Promise.race([pending, new Promise((r) => setTimeout(r, 150, 'silent'))])).toBe('silent');
+      return { pending };
+    },
+    /** The frames so far, split at the blank lines on the wire. */
+    frames: () => wire.text.split('\n\n').filter(Boolean),
+  };
+  return wire;
+}
+
+/** A chat chunk frame's choice as [index, delta, finish_reason]. */
+function choiceOf(frame: string): [number, unknown, unknown] {
+  expect(frame.startsWith('data: ')).toBe(true);
+  const choice = (JSON.parse(frame.slice('data: '.length)) as { choices: { index: number; delta: unknown; finish_reason: unknown }[] })
+    .choices[0]!;
+  return [choice.index, choice.delta, choice.finish_reason];
+}
+
+const CUT = { name: 'TypeError', message: 'terminated', cause: { code: 'UND_ERR_SOCKET' } };
 
 describe('fake upstream: routes', () => {
   it('chat completion JSON + x-request-id + recording', async () => {
@@ -269,5 +318,127 @@ describe('fake upstream: faults', () => {
     await up.close(); // idempotent
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(await pending).toBeInstanceOf(OpenAI.APIConnectionError);
+  });
+});
+
+describe('fake upstream: stream faults (streaming requests only)', () => {
+  it('marker-text-cut: a content chunk that mentions every marker, escaped by JSON, then the socket destroyed', async () => {
+    const { up } = await start();
+    up.queue({ kind: 'marker-text-cut' });
+    const wire = await rawStream(up);
+    expect(wire.res.headers.get('content-type')).toBe('text/event-stream');
+    expect(await wire.rest()).toMatchObject(CUT);
+    const frames = wire.frames();
+    expect(frames).toHaveLength(3);
+    expect(choiceOf(frames[0]!)).toEqual([0, { role: 'assistant', content: 'hello ' }, null]);
+    expect(choiceOf(frames[1]!)).toEqual([0, { content: MARKER_TEXT }, null]);
+    expect(frames[2]).toBe(': cut');
+    // The markers are on the wire, inside the JSON string; never as a line of their own.
+    expect(MARKER_TEXT).toMatch(/\[DONE\][\s\S]*"finish_reason":"stop"[\s\S]*\n\ndata: /);
+    expect(wire.text).toContain('data: [DONE]');
+    expect(wire.text).toContain('\\"finish_reason\\":\\"stop\\"');
+    expect(wire.text.split('\n')).not.toContain('data: [DONE]');
+    expect(up.requests[0]?.fault).toBe('marker-text-cut');
+  });
+
+  it('half-finished: two choices, one event every 10 ms; choice 0 finishes, choice 1 is cut', async () => {
+    const { up } = await start();
+    up.queue({ kind: 'half-finished' });
+    const t0 = Date.now();
+    const wire = await rawStream(up, { n: 2 });
+    expect(await wire.rest()).toMatchObject(CUT);
+    // Four events 10 ms apart, then the cut: no earlier than 40 ms after the request.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(35);
+    const frames = wire.frames();
+    expect(frames.slice(0, -1).map(choiceOf)).toEqual([
+      [0, { role: 'assistant', content: 'hello ' }, null],
+      [1, { role: 'assistant', content: 'hello ' }, null],
+      [0, { content: 'from primary' }, 'stop'],
+      [1, { content: 'from ' }, null],
+    ]);
+    expect(frames.at(-1)).toBe(': cut');
+    expect(up.requests[0]?.json).toMatchObject({ n: 2, stream: true });
+  });
+
+  it('stall-after-output: one content chunk, then silence with the connection open until close()', async () => {
+    const { up } = await start();
+    up.queue({ kind: 'stall-after-output' });
+    const wire = await rawStream(up);
+    expect(await wire.next()).toBe('data');
+    const { pending } = await wire.silent();
+    expect(wire.frames().map(choiceOf)).toEqual([[0, { role: 'assistant', content: 'hello ' }, null]]);
+    await up.close();
+    expect(await pending).toMatchObject(CUT); // the connection was open: close() ended it
+  });
+
+  it('lifecycle-stall: a role-only chunk, then silence with the connection open until close()', async () => {
+    const { up } = await start();
+    up.queue({ kind: 'lifecycle-stall' });
+    const wire = await rawStream(up);
+    expect(await wire.next()).toBe('data');
+    const { pending } = await wire.silent();
+    expect(wire.frames().map(choiceOf)).toEqual([[0, { role: 'assistant', content: '' }, null]]);
+    await up.close();
+    expect(await pending).toMatchObject(CUT);
+  });
+
+  it('error-frame: an error frame first, or after one content chunk; then a clean end without [DONE]', async () => {
+    const { up } = await start();
+    const error = { message: 'Injected stream error from primary', type: 'server_error', param: null, code: null };
+    up.queue({ kind: 'error-frame' }, { kind: 'error-frame', afterOutput: true });
+    const first = await rawStream(up);
+    expect(await first.rest()).toBe('end');
+    expect(first.res.status).toBe(200);
+    expect(first.text).toBe(`data: ${JSON.stringify({ error })}\n\n`);
+    const after = await rawStream(up);
+    expect(await after.rest()).toBe('end');
+    const frames = after.frames();
+    expect(frames).toHaveLength(2);
+    expect(choiceOf(frames[0]!)).toEqual([0, { role: 'assistant', content: 'hello ' }, null]);
+    expect(frames[1]).toBe(`data: ${JSON.stringify({ error })}`);
+    expect(up.requests.map((r) => r.fault)).toEqual(['error-frame', 'error-frame']);
+  });
+
+  it('non-sse-200: a 200 HTML page without content-length, the connection left open until close()', async () => {
+    const { up } = await start();
+    up.queue({ kind: 'non-sse-200' });
+    const wire = await rawStream(up);
+    expect(wire.res.status).toBe(200);
+    expect(wire.res.headers.get('content-type')).toBe('text/html');
+    expect(wire.res.headers.get('content-length')).toBeNull();
+    while (!wire.text.endsWith('</html>\n')) expect(await wire.next()).toBe('data');
+    expect(wire.text).toMatch(/^<!DOCTYPE html>/);
+    const { pending } = await wire.silent();
+    await up.close();
+    expect(await pending).toMatchObject(CUT);
+  });
+
+  it('a request that does not stream is answered normally, uses the fault up, and is not marked', async () => {
+    const { up, client } = await start();
+    const faults: StreamFault[] = [
+      { kind: 'marker-text-cut' },
+      { kind: 'half-finished' },
+      { kind: 'stall-after-output' },
+      { kind: 'lifecycle-stall' },
+      { kind: 'error-frame' },
+      { kind: 'error-frame', afterOutput: true },
+      { kind: 'non-sse-200' },
+    ];
+    up.queue(...faults);
+    const answers: (string | null | undefined)[] = [];
+    for (let i = 0; i < faults.length; i++) answers.push((await client.chat.completions.create(chat)).choices[0]?.message.content);
+    expect(answers).toEqual(faults.map(() => 'hello from primary'));
+    expect(up.requests.map((r) => r.fault)).toEqual(faults.map(() => undefined));
+    // Used up: a streaming request next gets the normal stream.
+    const normal = await rawStream(up);
+    expect(await normal.rest()).toBe('end');
+    expect(normal.frames().at(-1)).toBe('data: [DONE]');
+    // Positive control: a sticky stream fault skips a request that does not stream and applies to the next that does.
+    up.setFault({ kind: 'error-frame' });
+    expect((await client.models.list()).data).toHaveLength(2);
+    const faulted = await rawStream(up);
+    expect(await faulted.rest()).toBe('end');
+    expect(faulted.text).toMatch(/^data: \{"error":/);
+    expect(up.requests.slice(-3).map((r) => r.fault)).toEqual([undefined, undefined, 'error-frame']);
   });
 });

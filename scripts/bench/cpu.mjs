@@ -1,5 +1,6 @@
 // 1b. Client-side CPU per call, without a network: both clients get an in-memory `fetch`. This is
 // the overhead itself, free of loopback noise; rounds alternate between the two clients.
+import { ReadableStream } from 'node:stream/web';
 import { median } from './lib.mjs';
 
 const body = JSON.stringify({

@@ -102,7 +102,10 @@ function guardedBody(
     const quietMs = Date.now() - readingSince;
     if (quietMs < o.idleMs) return arm(o.idleMs - quietMs);
     stalled = true;
-    o.controller.abort();
+    // After the terminal frame the output is whole: end the read without an abort, which the
+    // SDK's helpers would take for the caller's own.
+    if (check.ended) reader.cancel().catch(() => {});
+    else o.controller.abort();
   };
   const stop = () => {
     readingSince = 0;
@@ -113,6 +116,10 @@ function guardedBody(
   return new ReadableStream<Uint8Array>({
     start(stream) {
       for (const chunk of head) stream.enqueue(chunk);
+      if (check.final) {
+        reader.cancel().catch(() => {});
+        stream.close();
+      }
     },
     async pull(stream) {
       readingSince = Date.now();
@@ -130,6 +137,12 @@ function guardedBody(
         check.push(value);
         if (check.ended) report();
         stream.enqueue(value);
+        if (check.final) {
+          // Nothing after `[DONE]` or a terminal event matters: do not wait for the server to close.
+          stop();
+          reader.cancel().catch(() => {});
+          stream.close();
+        }
       } catch (error) {
         stop();
         // A stall or a lost connection after the terminal frame cost nothing: the output is whole.

@@ -12,6 +12,8 @@ export class StreamCheck {
   output = false;
   /** The terminal frame arrived: the stream is whole (or reported its failure). */
   ended = false;
+  /** Nothing after what arrived can matter (`[DONE]`, a named terminal event, an error frame). */
+  final = false;
   /** The failure an error frame reported (its data, parsed when JSON), when one did. */
   failure: { payload: unknown } | undefined;
   readonly #rule: StreamRule;
@@ -33,8 +35,9 @@ export class StreamCheck {
       if (!this.output && this.#rule.tailSafe) this.#reader.tail();
       this.output = true;
     } else if (kind === 'done') this.output = this.ended = true;
+    else if (kind === 'last') this.output = this.ended = this.final = true;
     else if (kind === 'error') {
-      this.ended = true;
+      this.ended = this.final = true;
       this.failure = { payload: frame.json() ?? frame.dataText() };
     }
     return kind === 'none';

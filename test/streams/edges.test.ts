@@ -127,6 +127,21 @@ describe('streams that never hang', () => {
     expect(await chatText(client)).toBe('whole');
   });
 
+  it('[DONE] with the connection left open: the .stream() helper resolves at once (default streamIdleMs)', async () => {
+    const { client, primary } = await pair();
+    primary.queue([
+      { write: chatChunk({ role: 'assistant', content: 'done' }) + chatChunk({}, 'stop') + 'data: [DONE]\n\n' },
+      { hang: true },
+    ]);
+    await expect(client.chat.completions.stream({ model: 'gpt-test', messages: [] }).finalContent()).resolves.toBe('done');
+  });
+
+  it('every choice finished, no [DONE], the connection left open: the helper gets the whole answer, not an abort', async () => {
+    const { client, primary } = await pair({ timeouts: { streamIdleMs: 200 } });
+    primary.queue([{ write: chatChunk({ role: 'assistant', content: 'whole' }) + chatChunk({}, 'stop') }, { hang: true }]);
+    await expect(client.chat.completions.stream({ model: 'gpt-test', messages: [] }).finalContent()).resolves.toBe('whole');
+  });
+
   it('Responses lifecycle events, then silence: timeouts.requestMs bounds the wait for output and the fallback answers', async () => {
     const { client, primary, fallback } = await pair({ timeouts: { requestMs: 300, deadlineMs: 10_000 } });
     primary.queue([

@@ -6,7 +6,8 @@
  *   faults.ts     the faults and how each is answered; gate() to hold requests in flight
  *   recording.ts  the requests received, and waiting until some have arrived
  *   routes.ts     what each route answers; chat.ts and responses.ts build those two APIs' bodies
- *   wire.ts       replies on the wire: JSON, text, SSE; whole, cut, truncated or slow
+ *   stream-edges.ts  chat stream edges for streaming requests: marker text, n=2, stalls, error frames, HTML 200
+ *   wire.ts       replies on the wire: JSON, text, SSE; whole, cut, truncated, stalled or slow
  *   multipart.ts  multipart/form-data bodies
  *   ports.ts      a URL where nothing listens
  */

@@ -68,7 +68,7 @@ class ChatRule implements StreamRule {
   classify(frame: Frame): FrameKind {
     if (frame.eventIs(ERROR)) return 'error';
     if (!frame.hasData) return 'none';
-    if (frame.dataStartsWith(DONE)) return 'done';
+    if (frame.dataStartsWith(DONE)) return 'last';
     if (this.#output && this.choices === 1 && !frame.dataStartsWith(ERROR_FIRST)) {
       const finish = finishOf(frame);
       if (finish === 'null') return 'output';

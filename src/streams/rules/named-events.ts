@@ -20,7 +20,7 @@ interface Compiled {
 
 function compile(names: EventNames): Compiled[] {
   const all: Compiled[] = [];
-  for (const name of names.done) all.push({ name, bytes: ascii(name), kind: 'done' });
+  for (const name of names.done) all.push({ name, bytes: ascii(name), kind: 'last' });
   for (const name of names.failed) all.push({ name, bytes: ascii(name), kind: 'error' });
   for (const name of names.lifecycle) all.push({ name, bytes: ascii(name), kind: 'none' });
   return all;
@@ -43,7 +43,7 @@ class NamedEventRule implements StreamRule {
   constructor(private readonly names: readonly Compiled[]) {}
 
   classify(frame: Frame): FrameKind {
-    if (frame.dataStartsWith(DONE)) return 'done';
+    if (frame.dataStartsWith(DONE)) return 'last';
     if (frame.eventBuf) {
       for (const n of this.names) if (equalRange(frame.eventBuf, frame.eventStart, frame.eventEnd, n.bytes)) return n.kind;
       return frame.hasData ? 'output' : 'none';

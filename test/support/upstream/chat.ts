@@ -30,9 +30,25 @@ function answer(name: string, body: Obj): { content: string | null; toolCall?: T
   return { content: `hello from ${name}` };
 }
 
+/** The fields every chat completion (or chunk) of request `n` shares. */
+const chatBase = (name: string, n: number, body: Obj, deployment?: string) => ({
+  id: `chatcmpl-${n}`,
+  created: nowSec(),
+  model: asStr(body.model, deployment ?? 'unknown-model'),
+  system_fingerprint: `fp_${name}`,
+});
+
+const chunksOf =
+  (base: Obj) =>
+  (delta: Obj, finish: string | null, index = 0): SseEvent => ({
+    data: { ...base, object: 'chat.completion.chunk', choices: [{ index, delta, finish_reason: finish, logprobs: null }] },
+  });
+
+/** Makes the SSE chunks of request `n`: one choice each, `index` 0 unless given. */
+export const chatChunks = (name: string, n: number, body: Obj) => chunksOf(chatBase(name, n, body));
+
 export function chatReply(name: string, n: number, body: Obj, deployment?: string): Reply {
-  const model = asStr(body.model, deployment ?? 'unknown-model');
-  const base = { id: `chatcmpl-${n}`, created: nowSec(), model, system_fingerprint: `fp_${name}` };
+  const base = chatBase(name, n, body, deployment);
   const { content, toolCall } = answer(name, body);
   const finish_reason = toolCall ? 'tool_calls' : 'stop';
   if (body.stream !== true) {
@@ -40,9 +56,7 @@ export function chatReply(name: string, n: number, body: Obj, deployment?: strin
     const choices = [{ index: 0, message, finish_reason, logprobs: null }];
     return { kind: 'json', status: 200, body: { ...base, object: 'chat.completion', choices, usage } };
   }
-  const chunk = (delta: Obj, finish: string | null): SseEvent => ({
-    data: { ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] },
-  });
+  const chunk = chunksOf(base);
   let events: SseEvent[];
   if (toolCall) {
     const { id, type, function: fn } = toolCall;

@@ -16,7 +16,38 @@ export type Fault =
   | { kind: 'slow-body'; ms: number }
   | { kind: 'delay'; ms: number }
   /** Answers normally once `until` settles: the request stays in flight exactly as long as the test wants. */
-  | { kind: 'held'; until: PromiseLike<unknown> };
+  | { kind: 'held'; until: PromiseLike<unknown> }
+  | StreamFault;
+
+/**
+ * Chat stream edges (stream-edges.ts), for streaming requests only (`"stream": true`): any other
+ * request is answered normally, and the fault is used up.
+ */
+export type StreamFault =
+  /** A content chunk whose text holds `[DONE]`, `"finish_reason":"stop"` and `\n\ndata: `, then the socket destroyed. */
+  | { kind: 'marker-text-cut' }
+  /** Two choices (ask with `n: 2`), one event every 10 ms: choice 0 finishes, choice 1 is cut mid-way. */
+  | { kind: 'half-finished' }
+  /** One content chunk, then silence with the connection open. */
+  | { kind: 'stall-after-output' }
+  /** A role-only chunk (no output), then silence with the connection open. */
+  | { kind: 'lifecycle-stall' }
+  /** `data: {"error":{"type":"server_error",...}}` as the first frame, or after one content chunk; then a clean end. */
+  | { kind: 'error-frame'; afterOutput?: boolean }
+  /** A 200 with `content-type: text/html` and an HTML page, the connection left open. */
+  | { kind: 'non-sse-200' };
+
+// A record, so that a stream fault missing here fails to compile.
+const STREAM_KINDS: Record<StreamFault['kind'], true> = {
+  'marker-text-cut': true,
+  'half-finished': true,
+  'stall-after-output': true,
+  'lifecycle-stall': true,
+  'error-frame': true,
+  'non-sse-200': true,
+};
+
+export const isStreamFault = (fault: Fault): fault is StreamFault => fault.kind in STREAM_KINDS;
 
 /** What a fault does with the request: answer at once, deliver the normal reply in a shape, later, or never. */
 export type FaultAction =
@@ -24,6 +55,7 @@ export type FaultAction =
   | { do: 'shape'; shape: Shape }
   | { do: 'after'; ms: number }
   | { do: 'when'; until: PromiseLike<unknown> }
+  | { do: 'stream'; fault: StreamFault }
   | { do: 'reset' }
   | { do: 'hang' };
 
@@ -71,6 +103,8 @@ export function faultAction(name: string, fault: Fault): FaultAction {
       return { do: 'after', ms: fault.ms };
     case 'held':
       return { do: 'when', until: fault.until };
+    default:
+      return { do: 'stream', fault };
   }
 }
 

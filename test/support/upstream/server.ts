@@ -1,9 +1,11 @@
 /** The fake upstream's lifecycle: listen on 127.0.0.1:0, take each request, apply faults, close. */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { faultAction, type Fault } from './faults.js';
+import { faultAction, isStreamFault, type Fault } from './faults.js';
 import { recordRequest, RequestLog, type RecordedRequest } from './recording.js';
 import { route } from './routes.js';
+import { streamEdge } from './stream-edges.js';
+import { asObj } from './values.js';
 import { errorReply, send, type Headers, type Later, type Shape } from './wire.js';
 
 export interface UpstreamOptions {
@@ -19,7 +21,7 @@ export interface Upstream {
   count(path?: string): number;
   /** Resolves once `n` requests (to paths ending with `path`) have arrived: wait for what must happen, never sleep. */
   received(n: number, path?: string): Promise<void>;
-  /** Faults consumed one per request, in order (FIFO), before normal behaviour resumes. */
+  /** Faults consumed one per request, in order (FIFO), before normal behaviour resumes (stream faults: see StreamFault). */
   queue(...faults: Fault[]): void;
   /** A fault applied to every request until cleared with setFault(null). Queued faults take precedence. */
   setFault(fault: Fault | null): void;
@@ -50,7 +52,9 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
     const n = ++counter;
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const rec = recordRequest(req, url, raw);
-    const fault = fifo.shift() ?? sticky ?? undefined;
+    const next = fifo.shift() ?? sticky ?? undefined;
+    // A stream fault meets a request that does not stream: it is used up, and the request is answered normally.
+    const fault = next && isStreamFault(next) && asObj(rec.json).stream !== true ? undefined : next;
     if (fault) rec.fault = fault.kind;
     log.add(rec);
 
@@ -85,6 +89,10 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
         return void req.socket.destroy();
       case 'hang':
         return;
+      case 'stream': {
+        const { reply, shape } = streamEdge(action.fault, name, n, asObj(rec.json));
+        return send(res, reply, base, shape, later);
+      }
     }
   };
 

@@ -1,6 +1,6 @@
 /**
  * The wire format: what a reply is (JSON, text, SSE events), OpenAI's error bodies, and writing a
- * reply whole, cut (socket destroyed), truncated (clean end early) or slowly.
+ * reply whole, cut (socket destroyed), truncated (clean end early), stalled (silence) or slowly.
  */
 import type { ServerResponse } from 'node:http';
 
@@ -35,12 +35,14 @@ export function errorReply(status: number, message: string, headers?: Headers): 
   return { kind: 'json', status, body: { error: { message, type, param: null, code } }, headers };
 }
 
-/** How to deliver a reply: whole, cut after N events (socket destroyed), truncated (clean end early), or slowly. */
+/** How to deliver a reply: whole, cut after N events (socket destroyed), truncated (clean end early), stalled, or slowly. */
 export interface Shape {
   cut?: number;
   truncate?: number;
   noDone?: boolean;
   slowMs?: number;
+  /** N events, then silence with the connection open; other replies: the whole body, no content-length, then silence. */
+  stall?: number;
 }
 
 /** Schedules a write later; the server cancels what is still pending when it closes. */
@@ -54,10 +56,10 @@ export function send(res: ServerResponse, reply: Reply, base: Headers, shape: Sh
   const alive = () => !res.destroyed && !res.writableEnded;
   if (reply.kind === 'sse') {
     res.writeHead(200, { ...base, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const limit = shape.cut ?? shape.truncate;
+    const limit = shape.cut ?? shape.truncate ?? shape.stall;
     const events = reply.events.slice(0, limit === undefined ? reply.events.length : Math.max(0, limit));
     const finish = () => {
-      if (!alive()) return;
+      if (!alive() || shape.stall !== undefined) return; // stalled: the server's close() ends it
       if (shape.cut !== undefined) return void res.write(': cut\n\n', destroy); // flush, then kill the socket
       if (reply.done && shape.truncate === undefined && !shape.noDone) res.write('data: [DONE]\n\n');
       res.end();
@@ -73,6 +75,9 @@ export function send(res: ServerResponse, reply: Reply, base: Headers, shape: Sh
   }
   const [contentType, text] = reply.kind === 'json' ? ['application/json', JSON.stringify(reply.body)] : [reply.contentType, reply.text];
   const buf = Buffer.from(text, 'utf8');
+  // Stalled: no content-length, and the body never ends (the server's close() ends the connection).
+  if (shape.stall !== undefined)
+    return void res.writeHead(reply.status, { ...base, 'content-type': contentType, ...reply.headers }).write(buf);
   res.writeHead(reply.status, { ...base, 'content-type': contentType, 'content-length': String(buf.length), ...reply.headers });
   const half = Math.floor(buf.length / 2);
   if (shape.cut !== undefined) return void res.write(buf.subarray(0, half), destroy);
