@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-openai7=${OPENAI7_VERSION:-7.57.0}
+openai7=${OPENAI7_VERSION:-7.59.0}
 node22="$root/.cache/node22/node_modules/.bin/node"
 if [ ! -x "$node22" ]; then
   mkdir -p .cache/node22

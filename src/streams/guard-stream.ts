@@ -102,10 +102,10 @@ function guardedBody(
     const quietMs = Date.now() - readingSince;
     if (quietMs < o.idleMs) return arm(o.idleMs - quietMs);
     stalled = true;
-    // After the terminal frame the output is whole: end the read without an abort, which the
-    // SDK's helpers would take for the caller's own.
-    if (check.ended) reader.cancel().catch(() => {});
-    else o.controller.abort();
+    // Cancelling the read closes the connection. Not an abort of the attempt's controller: the
+    // SDK takes that for the caller's own abort and ends quietly (openai 7), or its helpers throw
+    // APIUserAbortError for an answer that may be whole.
+    reader.cancel().catch(() => {});
   };
   const stop = () => {
     readingSince = 0;
@@ -130,7 +130,7 @@ function guardedBody(
         if (done) {
           stop();
           if (check.ended) return stream.close();
-          const error = new IncompleteStreamError(o.endpoint);
+          const error = stalled ? new StreamIdleTimeoutError(o.endpoint, o.idleMs) : new IncompleteStreamError(o.endpoint);
           report(error);
           return stream.error(error);
         }
