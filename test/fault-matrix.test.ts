@@ -139,7 +139,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     fault: '429 with Retry-After',
-    arrange: (p) => p.queue({ kind: 'rate-limit', retryAfter: '0.02' }),
+    arrange: (p) => p.queue({ kind: 'rate-limit', retryAfter: '0' }),
     expected: { default: 'primary · P2 F0 · 1 retry' },
   },
   {

@@ -156,9 +156,10 @@ describe('default policy: retries on the same endpoint', () => {
 
   it('429 with Retry-After / retry-after-ms: waits what the server asked', async () => {
     const { client, primary, events } = await setup();
-    primary.queue({ kind: 'rate-limit', retryAfterMs: '40' }, { kind: 'rate-limit', retryAfter: '0.05' });
+    primary.queue({ kind: 'rate-limit', retryAfterMs: '40' }, { kind: 'rate-limit', retryAfter: '0' });
     expect((await client.chat.completions.create(chat)).choices[0]!.message.content).toBe('hello from primary');
-    expect(events.retry.map((e) => e.delayMs)).toEqual([40, 50]);
+    // `0` seconds is no wait at all, where the backoff of this client would wait 1 to 5 ms.
+    expect(events.retry.map((e) => e.delayMs)).toEqual([40, 0]);
     expect(events.retry[0]!.error).toBeInstanceOf(RateLimitError);
   });
 
@@ -169,6 +170,17 @@ describe('default policy: retries on the same endpoint', () => {
     primary.queue({ kind: 'rate-limit', retryAfter: new Date(Date.now() + 1000).toUTCString() });
     expect((await client.chat.completions.create(chat)).choices[0]!.message.content).toBe('hello from primary');
     expect(events.retry.map((e) => e.delayMs)).toEqual([1000]);
+  });
+
+  it('a Retry-After that is neither digits nor an HTTP date is ignored: backoff applies', async () => {
+    const { client, primary, events } = await setup({ retry: { initialDelayMs: 3, maxDelayMs: 3, jitter: 0 } });
+    primary.queue({ kind: 'rate-limit', retryAfter: '5abc' }, { kind: 'rate-limit', retryAfter: '1.5' });
+    expect((await client.chat.completions.create(chat)).choices[0]!.message.content).toBe('hello from primary');
+    expect(events.retry.map((e) => e.delayMs)).toEqual([3, 3]);
+    // Positive control: digits are honoured.
+    primary.queue({ kind: 'rate-limit', retryAfter: '0' });
+    await client.chat.completions.create(chat);
+    expect(events.retry.map((e) => e.delayMs)).toEqual([3, 3, 0]);
   });
 
   it('a Retry-After above maxRetryAfterMs falls back to backoff', async () => {

@@ -4,6 +4,8 @@ export interface AttemptFailure {
   readonly endpoint: string;
   /** The SDK error the attempt ended with. */
   readonly error: unknown;
+  /** The call's id, as in its events (`retry`, `switched`, …) and debug logs. */
+  readonly callId: string;
 }
 
 // A WeakMap rather than a property: the thrown error stays the SDK's own object, untouched.

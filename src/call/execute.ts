@@ -90,20 +90,20 @@ class Call {
         // A stream is judged at its end (see #watch); its trial slot, if any, is free from now.
         watch.latencyMs = Date.now() - attempt.sentAt;
         core.router.release(route);
-      } else core.router.success(route, attempt.sentAt);
+      } else core.router.success(route, attempt.sentAt, undefined, plan.requestLogID);
       const retryOf = this.failures.length ? plan.requestLogID : undefined;
       const { options, requestLogID, startTime } = plan;
       return { response, options, controller: attempt.controller, requestLogID, retryOfRequestLogID: retryOf, startTime };
     } catch (error) {
       this.#oneShotBody ||= attempt.oneShotBody;
-      this.failures.push({ endpoint: route.endpoint.name, error });
+      this.failures.push({ endpoint: route.endpoint.name, error, callId: plan.requestLogID });
       throw error;
     }
   };
 
   /** Step 1: the endpoint reserved during the last wait, or the router's choice now. */
   #choose(): Route {
-    const route = this.#reserved ?? this.core.router.route(this.#leftBehind);
+    const route = this.#reserved ?? this.core.router.route(this.#leftBehind, this.plan.requestLogID);
     this.#reserved = undefined;
     this.#route = route;
     this.#sent = undefined;
@@ -118,15 +118,16 @@ class Call {
   #watch(endpoint: Endpoint, sentAt: number, attempt: number): StreamWatch & { latencyMs?: number } {
     const { router, failover } = this.core;
     const route = { endpoint, trial: false };
+    const callId = this.plan.requestLogID;
     return {
       whole() {
         // Latency is the time to the first output, set when the stream was handed out.
-        router.success(route, sentAt, this.latencyMs);
+        router.success(route, sentAt, this.latencyMs, callId);
       },
       broken: (error) => {
-        log('stream from %s broke after output (%s)', endpoint.name, describeError(error, this.core.secrets));
+        log('[%s] stream from %s broke after output (%s)', callId, endpoint.name, describeError(error, this.core.secrets));
         const switching = failover.shouldFailover({ error, attempt, endpoint: endpoint.name });
-        router.failure(route, { error, fault: isProviderFault(error) || switching, switching }, 'error', sentAt);
+        router.failure(route, { error, fault: isProviderFault(error) || switching, switching }, 'error', sentAt, callId);
       },
     };
   }
@@ -148,10 +149,11 @@ class Call {
     // Failover-class errors feed the breaker even when this call may not move (pinned).
     const switching = this.#decision.action === 'failover' || this.core.failover.shouldFailover(context);
     // The breaker learns from every attempt, including the last one.
+    const callId = this.plan.requestLogID;
     if (error instanceof APIUserAbortError) router.neutral(route);
-    else router.failure(route, { error, fault: isProviderFault(error) || switching, switching }, 'error', this.#sent.sentAt);
+    else router.failure(route, { error, fault: isProviderFault(error) || switching, switching }, 'error', this.#sent.sentAt, callId);
     if (this.#decision.action === 'failover') {
-      log('%s failed (%s); failing over', endpoint.name, statusOf(error) ?? describeError(error, this.core.secrets));
+      log('[%s] %s failed (%s); failing over', callId, endpoint.name, statusOf(error) ?? describeError(error, this.core.secrets));
       this.#leftBehind.add(endpoint);
       this.#stayOn = undefined;
     } else {
@@ -167,18 +169,21 @@ class Call {
     const delayMs = decision.action === 'retry' ? decision.delayMs : 0;
     if (Date.now() + delayMs >= this.plan.deadlineAt) return false;
     const { router, emitter, secrets } = this.core;
-    const next = this.#stayOn ? { endpoint: this.#stayOn, trial: false } : router.route(this.#leftBehind);
+    const callId = this.plan.requestLogID;
+    const next = this.#stayOn ? { endpoint: this.#stayOn, trial: false } : router.route(this.#leftBehind, callId);
     this.#reserved = next;
     const target = next.endpoint.name;
+    const from = this.#route!.endpoint.name;
     log(
-      'attempt %d on %s failed (%s); retrying on %s in %dms',
+      '[%s] attempt %d on %s failed (%s); retrying on %s in %dms',
+      callId,
       attemptNumber,
-      this.#route!.endpoint.name,
+      from,
       describeError(error, secrets),
       target,
       delayMs,
     );
-    emitter.emit('retry', { endpoint: target, attempt: attemptNumber, delayMs, error });
+    emitter.emit('retry', { endpoint: target, from, callId, attempt: attemptNumber, delayMs, error });
     if (delayMs > 0) {
       try {
         await abortableSleep(delayMs, this.plan.signal);

@@ -22,6 +22,8 @@ export interface SwitchedEvent {
   reason: SwitchReason;
   /** The error that caused the switch (the SDK's own error object), when there was one. */
   error?: unknown;
+  /** The call whose attempt caused the switch (as in its `retry` events), when a call did. */
+  callId?: string;
 }
 
 /** Payload of `recovered`: an endpoint that was down closed its breaker again. */
@@ -30,12 +32,18 @@ export interface RecoveredEvent {
   endpoint: string;
   /** Time from the failure that marked the endpoint down until now. */
   downtimeMs: number;
+  /** The call whose success closed the breaker, when a call did (not a probe). */
+  callId?: string;
 }
 
 /** Payload of `retry`: a call is about to make another attempt. */
 export interface RetryEvent {
   /** Endpoint the next attempt goes to. */
   endpoint: string;
+  /** Endpoint the failed attempt went to. */
+  from: string;
+  /** The call's id: the same in every event of one call, on `getAttemptErrors()` entries and in debug logs. */
+  callId: string;
   /** Number of the attempt that just failed (1-based). */
   attempt: number;
   /** Wait before the next attempt; 0 on an immediate failover. */
@@ -64,6 +72,8 @@ export interface BreakerEvent {
   state: 'closed' | 'open' | 'half-open';
   /** State before the change. */
   previous: 'closed' | 'open' | 'half-open';
+  /** The call whose attempt caused the change, when a call did. */
+  callId?: string;
 }
 
 /** Payload of `remote`: another instance shared a breaker change, and this one applied it. */

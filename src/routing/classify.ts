@@ -27,19 +27,22 @@ export function headerOf(error: unknown, name: string): string | null {
   return (headers as Record<string, string>)[name] ?? null;
 }
 
+// Strict forms only (RFC 9110): `Retry-After` is delta-seconds (digits) or an HTTP date; a value
+// like `5abc` is neither and is ignored rather than read as 5 s. `retry-after-ms` is a number.
+const DELTA_SECONDS = /^\s*\d+\s*$/;
+const MILLISECONDS = /^\s*\d+(\.\d+)?\s*$/;
+// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), and the obsolete RFC 850 and asctime forms.
+const HTTP_DATE =
+  /^\s*(?:[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]{6,9}, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})\s*$/;
+
 /** The wait the server asked for, in ms, or undefined. Reads `retry-after-ms`, then `Retry-After`. */
 export function serverRequestedDelay(error: unknown, now = Date.now()): number | undefined {
   const ms = headerOf(error, 'retry-after-ms');
-  if (ms) {
-    const value = Number.parseFloat(ms);
-    if (Number.isFinite(value) && value >= 0) return value;
-  }
+  if (ms && MILLISECONDS.test(ms)) return Number.parseFloat(ms);
   const after = headerOf(error, 'retry-after');
-  if (after) {
-    const seconds = Number.parseFloat(after);
-    if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined;
-    const date = Date.parse(after);
-    if (Number.isFinite(date)) return Math.max(0, date - now);
-  }
-  return undefined;
+  if (!after) return undefined;
+  if (DELTA_SECONDS.test(after)) return Number.parseInt(after, 10) * 1000;
+  if (!HTTP_DATE.test(after)) return undefined;
+  const date = Date.parse(after);
+  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
 }

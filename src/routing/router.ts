@@ -97,13 +97,13 @@ export class Router {
    * Half-open endpoints take a bounded number of trial calls; when nothing admits the call, it
    * still goes out, to the endpoint that failed longest ago.
    */
-  route(exclude?: ReadonlySet<Endpoint>): Route {
+  route(exclude?: ReadonlySet<Endpoint>, callId?: string): Route {
     const now = Date.now();
     for (const endpoint of this.endpoints) {
       if (exclude?.has(endpoint)) continue;
       const before = endpoint.breaker.state;
       const admission = endpoint.breaker.admit(now);
-      if (endpoint.breaker.state !== before) this.#transition(endpoint, before, 'recovered');
+      if (endpoint.breaker.state !== before) this.#transition(endpoint, before, 'recovered', { callId });
       if (admission === 'yes') return { endpoint, trial: false };
       if (admission === 'trial') return { endpoint, trial: true };
     }
@@ -122,9 +122,10 @@ export class Router {
 
   /**
    * `sentAt`: when the request went out; answers to requests older than an opening are stale.
-   * `latencyMs`: time to the response (for a stream, to its first output).
+   * `latencyMs`: time to the response (for a stream, to its first output). `callId`: the call
+   * that learned it, named in the events it causes.
    */
-  success(route: Route, sentAt: number, latencyMs?: number): void {
+  success(route: Route, sentAt: number, latencyMs?: number, callId?: string): void {
     const { endpoint } = route;
     if (route.trial) endpoint.breaker.release();
     const now = Date.now();
@@ -132,10 +133,10 @@ export class Router {
     endpoint.latencyMs = latencyMs ?? now - sentAt;
     const before = endpoint.breaker.state;
     endpoint.breaker.success(now, sentAt);
-    if (endpoint.breaker.state !== before) this.#transition(endpoint, before, 'recovered');
+    if (endpoint.breaker.state !== before) this.#transition(endpoint, before, 'recovered', { callId });
   }
 
-  failure(route: Route, failure: Failure, reason: Exclude<SwitchReason, 'recovered'>, sentAt: number): void {
+  failure(route: Route, failure: Failure, reason: Exclude<SwitchReason, 'recovered'>, sentAt: number, callId?: string): void {
     const { endpoint } = route;
     if (route.trial) endpoint.breaker.release();
     const now = Date.now();
@@ -147,7 +148,7 @@ export class Router {
     endpoint.lastError = describeError(failure.error, this.secrets);
     const before = endpoint.breaker.state;
     endpoint.breaker.failure(now, failure.switching, sentAt);
-    if (endpoint.breaker.state !== before) this.#transition(endpoint, before, reason, failure.error);
+    if (endpoint.breaker.state !== before) this.#transition(endpoint, before, reason, { error: failure.error, callId });
   }
 
   /** Gives back a half-open slot that was reserved but never used. */
@@ -172,16 +173,24 @@ export class Router {
     else return;
     log('%s %s on instance %s', endpoint.name, change.state === 'open' ? 'failed' : 'recovered', change.instanceId);
     this.emitter.emit('remote', { endpoint: endpoint.name, state: change.state, instanceId: change.instanceId });
-    this.#transition(endpoint, before, 'remote', undefined, true);
+    this.#transition(endpoint, before, 'remote', { remote: true });
   }
 
-  #transition(endpoint: Endpoint, previous: BreakerState, reason: SwitchReason, error?: unknown, remote = false): void {
+  #transition(
+    endpoint: Endpoint,
+    previous: BreakerState,
+    reason: SwitchReason,
+    cause: { error?: unknown; remote?: boolean; callId?: string | undefined },
+  ): void {
+    const { error, remote = false, callId } = cause;
+    // The call that caused it, when one did (not a probe, not another instance).
+    const ofCall = callId === undefined ? {} : { callId };
     const state = endpoint.breaker.state;
     const now = Date.now();
     // Share what this process saw (not what it was told): one publish per real change.
     if (!remote && state !== 'half-open') this.coordination.publish({ endpoint: endpoint.name, state });
     log('%s breaker %s -> %s', endpoint.name, previous, state);
-    this.emitter.emit('breaker', { endpoint: endpoint.name, state, previous });
+    this.emitter.emit('breaker', { endpoint: endpoint.name, state, previous, ...ofCall });
     if (state === 'open' && endpoint.downSince === null) {
       endpoint.downSince = now;
       log('%s unavailable (%s)', endpoint.name, endpoint.lastError);
@@ -190,21 +199,24 @@ export class Router {
       const downtimeMs = endpoint.downSince === null ? 0 : now - endpoint.downSince;
       endpoint.downSince = null;
       log('%s available again after %dms', endpoint.name, downtimeMs);
-      this.emitter.emit('recovered', { endpoint: endpoint.name, downtimeMs });
+      this.emitter.emit('recovered', { endpoint: endpoint.name, downtimeMs, ...ofCall });
     }
     // Traffic goes to the first closed endpoint; with none closed it stays where it is.
     const next = this.endpoints.find((e) => e.breaker.state === 'closed');
-    if (next && next !== this.#active) this.#switchTo(next, state === 'closed' ? 'recovered' : reason, error);
+    if (next && next !== this.#active) this.#switchTo(next, state === 'closed' ? 'recovered' : reason, error, callId);
   }
 
-  #switchTo(to: Endpoint, reason: SwitchReason, error?: unknown): void {
+  #switchTo(to: Endpoint, reason: SwitchReason, error: unknown, callId: string | undefined): void {
     const from = this.#active;
     this.#active = to;
     if (reason === 'recovered') log('%s available; switching back from %s', to.name, from.name);
     else log('%s unavailable, using %s (%s)', from.name, to.name, from.lastError ?? reason);
-    this.emitter.emit(
-      'switched',
-      error === undefined ? { from: from.name, to: to.name, reason } : { from: from.name, to: to.name, reason, error },
-    );
+    this.emitter.emit('switched', {
+      from: from.name,
+      to: to.name,
+      reason,
+      ...(error !== undefined && { error }),
+      ...(callId !== undefined && { callId }),
+    });
   }
 }

@@ -1,5 +1,6 @@
 /** Clients under test: the keys, a ResilientOpenAI over loopback upstreams, and what it emits. No test hooks here. */
 import { ResilientOpenAI, type ResilientOptions } from '../../src/index.js';
+import { localCoordination as defaultCoordination } from '../../src/coordination/local.js';
 import type {
   BreakerEvent,
   Coordination,
@@ -53,15 +54,5 @@ export function nextEvent<E extends EventName>(client: ResilientOpenAI, event: E
 
 /** A coordination that shares nothing, as the default one; `over` replaces some of its methods (to count or break them). */
 export function localCoordination(over: Partial<Coordination> = {}): Coordination {
-  const instanceId = 'test-instance';
-  return {
-    backend: 'local',
-    instanceId,
-    start: () => {},
-    publish: () => {},
-    shouldProbe: () => Promise.resolve(true),
-    status: () => ({ backend: 'local', active: false, instanceId, probeLeaseHolder: null }),
-    close: () => Promise.resolve(),
-    ...over,
-  };
+  return { ...defaultCoordination('test-instance'), ...over };
 }
