@@ -2,6 +2,8 @@
 import { APIPromise, OpenAI, PagePromise, type ClientOptions } from 'openai';
 import type { AbstractPage } from 'openai/pagination';
 import { execute } from './call/execute.js';
+import { readFailoverOverride } from './call/failover-override.js';
+import { mergeHeaders } from './call/headers.js';
 import type { RequestDefaults } from './call/types.js';
 import type { EventName, ResilientEvents } from './observe/events.js';
 import type { ResilientOptions } from './options/types.js';
@@ -72,6 +74,9 @@ export class ResilientOpenAI extends OpenAI {
    * A client with other per-request defaults (`timeout`, `maxRetries`, `defaultHeaders`,
    * `defaultQuery`, `fetchOptions`) that shares this client's endpoints, failover state, health
    * timer and listeners. Endpoint settings (URL, key, ...) need a new `ResilientOpenAI`.
+   * `defaultHeaders` takes every form the SDK takes (a record, a `Headers`, entry arrays; `null`
+   * removes a header) and is merged over this client's, header by header.
+   * @throws TypeError for another option, or an `x-resilient-failover` header other than `allow`/`deny`.
    */
   override withOptions(options: Partial<ClientOptions>): this {
     for (const key of Object.keys(options ?? {})) {
@@ -84,7 +89,11 @@ export class ResilientOpenAI extends OpenAI {
     const defaults: RequestDefaults = { ...this.#defaults };
     if (options.timeout !== undefined) defaults.timeout = options.timeout;
     if (options.maxRetries !== undefined) defaults.maxRetries = options.maxRetries;
-    if (options.defaultHeaders !== undefined) defaults.headers = { ...(defaults.headers as object), ...(options.defaultHeaders as object) };
+    if (options.defaultHeaders !== undefined) {
+      // Checked here, where the caller can see it: a bad override would otherwise fail every call.
+      readFailoverOverride(options.defaultHeaders);
+      defaults.headers = mergeHeaders(defaults.headers, options.defaultHeaders);
+    }
     if (options.defaultQuery !== undefined) defaults.query = { ...defaults.query, ...options.defaultQuery };
     if (options.fetchOptions !== undefined) defaults.fetchOptions = { ...defaults.fetchOptions, ...options.fetchOptions };
     const Ctor = this.constructor as new (options: ResilientOptions & { [kDerive]: Derivation }) => this;

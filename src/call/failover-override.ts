@@ -7,11 +7,18 @@ export const FAILOVER_HEADER = 'x-resilient-failover';
 /** `'allow'`: the call may fail over; `'deny'`: it stays on the endpoint it started on. */
 export type FailoverOverride = 'allow' | 'deny';
 
-/** Reads the per-call override from the caller's headers (any shape the SDK accepts). */
+/**
+ * Reads the per-call override from the caller's headers (any shape the SDK accepts). The value is
+ * `allow` or `deny` in any case; `null` or no header means none.
+ * @throws TypeError naming the header and the value for any other value, before any request is sent.
+ */
 export function readFailoverOverride(headers: unknown): FailoverOverride | undefined {
   if (!headers) return undefined;
   const value = mergeHeaders(undefined, headers)[FAILOVER_HEADER];
-  return value === 'allow' || value === 'deny' ? value : undefined;
+  if (value === null || value === undefined) return undefined;
+  const mode = String(value).trim().toLowerCase();
+  if (mode === 'allow' || mode === 'deny') return mode;
+  throw new TypeError(`resilient-openai: expected the \`${FAILOVER_HEADER}\` header to be 'allow' or 'deny', got ${JSON.stringify(value)}`);
 }
 
 /**

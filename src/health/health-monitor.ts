@@ -52,7 +52,10 @@ export class HealthMonitor {
 
   /** A timer tick: probes unless another instance holds the cluster's probe lease. */
   async #tick(): Promise<void> {
-    if (await this.coordination.shouldProbe().catch(() => true)) await this.check();
+    const timer = this.#timer;
+    const probe = await this.coordination.shouldProbe().catch(() => true);
+    // close() may land while the coordination answers: the tick of a stopped timer does nothing.
+    if (probe && timer !== undefined && this.#timer === timer) await this.check();
   }
 
   check(): Promise<boolean> {
