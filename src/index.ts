@@ -33,6 +33,7 @@ export type {
   HealthCheckOptions,
   ModelMap,
   NamedClient,
+  RateLimitOptions,
   ResilientOptions,
   RetryOptions,
   TimeoutOptions,

@@ -19,6 +19,10 @@ export interface EndpointStatus {
   consecutiveFailures: number;
   /** ISO time the breaker opened, or null while it is closed. */
   downSince: string | null;
+  /** ISO time until which the endpoint is held out of traffic (a quota or a long rate-limit wait), or null. */
+  heldUntil: string | null;
+  /** Why it is held: `'quota'` (a 429 that waiting does not heal) or `'rate-limit'` (a long wait asked for). */
+  heldFor: 'quota' | 'rate-limit' | null;
   /** Last provider fault, secrets removed. */
   lastError: string | null;
   /** ISO time of the last provider fault. */
@@ -78,6 +82,8 @@ export function snapshot(router: Router, health: HealthMonitor, closed: boolean,
       active: e === active,
       consecutiveFailures: e.breaker.consecutiveFailures,
       downSince: iso(e.downSince),
+      heldUntil: e.heldFor && e.breaker.heldUntil > Date.now() ? iso(e.breaker.heldUntil) : null,
+      heldFor: e.heldFor && e.breaker.heldUntil > Date.now() ? e.heldFor : null,
       lastError: e.lastError,
       lastFailureAt: iso(e.lastFailureAt),
       lastSuccessAt: iso(e.lastSuccessAt),

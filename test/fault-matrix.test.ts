@@ -138,9 +138,26 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    fault: '429 with Retry-After',
+    fault: '429 with a short Retry-After',
     arrange: (p) => p.queue({ kind: 'rate-limit', retryAfter: '0' }),
     expected: { default: 'primary · P2 F0 · 1 retry' },
+  },
+  {
+    fault: '429 with a long Retry-After',
+    arrange: (p) => p.queue({ kind: 'rate-limit', retryAfter: '120' }),
+    expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry' },
+  },
+  {
+    fault: '429 insufficient_quota',
+    arrange: (p) =>
+      p.queue({
+        kind: 'status',
+        status: 429,
+        body: JSON.stringify({
+          error: { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' },
+        }),
+      }),
+    expected: { default: 'fallback · P1 F1 · 1 switch, 1 retry' },
   },
   {
     fault: '500 burst then success',

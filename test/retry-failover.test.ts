@@ -184,7 +184,11 @@ describe('default policy: retries on the same endpoint', () => {
   });
 
   it('a Retry-After above maxRetryAfterMs falls back to backoff', async () => {
-    const { client, primary, events } = await setup({ retry: { initialDelayMs: 2, maxDelayMs: 2, jitter: 0, maxRetryAfterMs: 1000 } });
+    // The retry policy alone: a long wait would otherwise fail over (rateLimits.longWaitMs).
+    const { client, primary, events } = await setup({
+      retry: { initialDelayMs: 2, maxDelayMs: 2, jitter: 0, maxRetryAfterMs: 1000 },
+      rateLimits: { longWaitMs: 10_000_000 },
+    });
     primary.queue({ kind: 'rate-limit', retryAfter: '3600' });
     await client.chat.completions.create(chat);
     expect(events.retry.map((e) => e.delayMs)).toEqual([2]);

@@ -2,7 +2,7 @@ import pRetry from 'p-retry';
 import { APIConnectionTimeoutError, APIUserAbortError } from 'openai';
 import { log } from '../observe/log.js';
 import { describeError } from '../observe/redact.js';
-import { statusOf, isProviderFault } from '../routing/classify.js';
+import { isProviderFault, rateLimitVerdict, statusOf } from '../routing/classify.js';
 import { decide, type Decision } from '../routing/decide.js';
 import type { Endpoint, Route } from '../routing/router.js';
 import type { StreamWatch } from '../streams/guard-stream.js';
@@ -145,12 +145,17 @@ class Call {
     const { endpoint } = route;
     const context = { error, attempt: attemptNumber, endpoint: endpoint.name };
     const canFailover = !this.plan.pinned && router.endpoints.length > 1;
-    this.#decision = decide(context, this.core, { canFailover, bodyIsOneShot: this.#oneShotBody });
+    const { rateLimits } = this.core;
+    const verdict = rateLimitVerdict(error, rateLimits.longWaitMs);
+    this.#decision = decide(context, this.core, { canFailover, bodyIsOneShot: this.#oneShotBody, verdict });
     // Failover-class errors feed the breaker even when this call may not move (pinned).
     const switching = this.#decision.action === 'failover' || this.core.failover.shouldFailover(context);
     // The breaker learns from every attempt, including the last one.
     const callId = this.plan.requestLogID;
-    if (error instanceof APIUserAbortError) router.neutral(route);
+    if (verdict) {
+      const until = Date.now() + (verdict.kind === 'quota' ? rateLimits.quotaCooldownMs : verdict.waitMs);
+      router.hold(route, until, verdict.kind, error, callId);
+    } else if (error instanceof APIUserAbortError) router.neutral(route);
     else router.failure(route, { error, fault: isProviderFault(error) || switching, switching }, 'error', this.#sent.sentAt, callId);
     if (this.#decision.action === 'failover') {
       log('[%s] %s failed (%s); failing over', callId, endpoint.name, statusOf(error) ?? describeError(error, this.core.secrets));

@@ -3,7 +3,7 @@
 import type { APIPromise, OpenAI } from 'openai';
 import type { SafeEmitter } from '../observe/events.js';
 import type { SecretSet } from '../observe/redact.js';
-import type { NormalizedTimeouts } from '../options/defaults.js';
+import type { NormalizedRateLimits, NormalizedTimeouts } from '../options/defaults.js';
 import type { Router } from '../routing/router.js';
 import type { FailoverPolicy, RetryPolicy } from '../options/contracts.js';
 
@@ -33,4 +33,5 @@ export interface Core {
   readonly retry: RetryPolicy;
   readonly failover: FailoverPolicy;
   readonly timeouts: NormalizedTimeouts;
+  readonly rateLimits: NormalizedRateLimits;
 }

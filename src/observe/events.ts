@@ -10,7 +10,11 @@ export type SwitchReason =
   /** An endpoint earlier in the order recovered (its breaker closed) and traffic went back to it. */
   | 'recovered'
   /** Another instance (see `coordination`) saw the endpoint fail. */
-  | 'remote';
+  | 'remote'
+  /** The active endpoint answered a 429 that waiting does not heal (`insufficient_quota`, …). */
+  | 'quota'
+  /** The active endpoint asked for a longer wait than `rateLimits.longWaitMs` (Retry-After, `x-ratelimit-reset-*`). */
+  | 'rate-limit';
 
 /** Payload of `switched`: traffic moved from one endpoint to another. */
 export interface SwitchedEvent {

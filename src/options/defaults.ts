@@ -17,6 +17,8 @@ export const DEFAULTS = {
   },
   /** The health timer of the primary: every 5 minutes, as the original setup did. */
   healthCheck: { intervalMs: 300_000, timeoutMs: 10_000 },
+  /** 429s that fail over at once: a quota (held out for `quotaCooldownMs`) or a wait longer than this. */
+  rateLimits: { longWaitMs: 5000, quotaCooldownMs: 900_000 },
   /** Bounds on hung upstreams. */
   timeouts: { requestMs: 120_000, streamHeadersMs: 20_000, streamIdleMs: 120_000, deadlineMs: 300_000 },
 } as const;
@@ -29,3 +31,6 @@ export const OFFICIAL_BASE_URL = 'https://api.openai.com/v1';
 
 /** `timeouts` with every default filled in. */
 export type NormalizedTimeouts = { -readonly [K in keyof typeof DEFAULTS.timeouts]: number };
+
+/** `rateLimits` with every default filled in. */
+export type NormalizedRateLimits = { -readonly [K in keyof typeof DEFAULTS.rateLimits]: number };

@@ -3,8 +3,8 @@
 import type { OpenAI } from 'openai';
 import type { Coordination } from './contracts.js';
 import type { FailoverPolicy, RetryPolicy } from './contracts.js';
-import { DEFAULTS, type BreakerConfig, type NormalizedTimeouts } from './defaults.js';
-import type { BreakerOptions, FailoverOptions, HealthCheckOptions, RetryOptions, TimeoutOptions } from './types.js';
+import { DEFAULTS, type BreakerConfig, type NormalizedRateLimits, type NormalizedTimeouts } from './defaults.js';
+import type { BreakerOptions, FailoverOptions, HealthCheckOptions, RateLimitOptions, RetryOptions, TimeoutOptions } from './types.js';
 import { checkNumber, checkStatuses, fail, withoutUndefined } from './validate.js';
 
 const MAX_TIMER = 2 ** 31 - 1;
@@ -74,6 +74,14 @@ export function normalizeTimeouts(value: unknown): NormalizedTimeouts {
   checkNumber('timeouts.streamIdleMs', t.streamIdleMs, 1, MAX_TIMER);
   checkNumber('timeouts.deadlineMs', t.deadlineMs, 1, MAX_TIMER);
   return { ...DEFAULTS.timeouts, ...withoutUndefined(t) };
+}
+
+export function normalizeRateLimits(value: unknown): NormalizedRateLimits {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) fail('rateLimits', 'an options object', value);
+  const r = (value ?? {}) as RateLimitOptions;
+  checkNumber('rateLimits.longWaitMs', r.longWaitMs, 0, MAX_TIMER);
+  checkNumber('rateLimits.quotaCooldownMs', r.quotaCooldownMs, 1000, MAX_TIMER);
+  return { ...DEFAULTS.rateLimits, ...withoutUndefined(r) };
 }
 
 /** The default probe lists models (`GET /models`): it costs no tokens. */

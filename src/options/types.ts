@@ -52,6 +52,22 @@ export interface TimeoutOptions {
   deadlineMs?: number | undefined;
 }
 
+/** How 429s that waiting does not heal soon are handled. */
+export interface RateLimitOptions {
+  /**
+   * A 429 asking for a longer wait than this (`retry-after-ms`, `Retry-After`, or the
+   * `x-ratelimit-reset-requests`/`-tokens` headers) fails over at once, and the endpoint gets no
+   * traffic until the wait is over. A shorter wait is retried on the same endpoint. @default 5000
+   */
+  longWaitMs?: number | undefined;
+  /**
+   * A 429 that waiting never heals (`insufficient_quota`, billing limits) fails over at once, and
+   * the endpoint gets no traffic for this long, health probes notwithstanding (they pass while a
+   * quota is spent). @default 900000 (15 minutes)
+   */
+  quotaCooldownMs?: number | undefined;
+}
+
 /** Options of the primary's health timer. */
 export interface HealthCheckOptions {
   /** Time between two probes of the primary. @default 300000 (5 minutes) */
@@ -81,6 +97,8 @@ export interface ResilientOptions extends ClientOptions {
   breaker?: BreakerOptions | undefined;
   /** Bounds that turn hung upstreams into prompt failovers. */
   timeouts?: TimeoutOptions | undefined;
+  /** 429s with a quota spent or a long wait: fail over at once and keep the endpoint out. */
+  rateLimits?: RateLimitOptions | undefined;
   /** Model names as the primary knows them. */
   models?: ModelMap | undefined;
   /**

@@ -21,6 +21,12 @@ export class Breaker {
   openedAt = 0;
   closedAt = 0;
   trialsInFlight = 0;
+  /**
+   * Until when the endpoint is held out of traffic whatever else happens (a quota or a long
+   * rate-limit wait): no trial before it, and a success (a health probe, which quotas do not
+   * block) does not close it. 0 when not held.
+   */
+  heldUntil = 0;
   readonly #buckets: { at: number; calls: number; faults: number }[] = [];
 
   constructor(private readonly config: BreakerConfig) {}
@@ -29,7 +35,7 @@ export class Breaker {
   admit(now: number): Admission {
     if (this.state === 'closed') return 'yes';
     if (this.state === 'open') {
-      if (now - this.openedAt < this.config.cooldownMs) return 'no';
+      if (now - this.openedAt < this.config.cooldownMs || now < this.heldUntil) return 'no';
       this.state = 'half-open';
       this.consecutiveSuccesses = 0;
     }
@@ -48,7 +54,7 @@ export class Breaker {
    */
   success(now: number, sentAt = now): BreakerState | undefined {
     this.#record(now, false);
-    if (this.state !== 'closed' && sentAt < this.openedAt) return undefined;
+    if (this.state !== 'closed' && (sentAt < this.openedAt || now < this.heldUntil)) return undefined;
     this.consecutiveFailures = 0;
     if (this.state === 'closed') return undefined;
     // A success while open (a health probe) is the first step of a trial.
@@ -86,6 +92,16 @@ export class Breaker {
       return 'open';
     }
     return undefined;
+  }
+
+  /** Holds the endpoint out of traffic until `until` (it answered with a quota or a long wait). */
+  hold(now: number, until: number): BreakerState | undefined {
+    const changed = this.state !== 'open';
+    this.state = 'open';
+    this.openedAt = now;
+    this.heldUntil = Math.max(this.heldUntil, until);
+    this.consecutiveSuccesses = 0;
+    return changed ? 'open' : undefined;
   }
 
   /** Another instance saw this endpoint fail: open as if we had. */

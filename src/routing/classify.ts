@@ -46,3 +46,48 @@ export function serverRequestedDelay(error: unknown, now = Date.now()): number |
   const date = Date.parse(after);
   return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
 }
+
+// 429s that waiting never heals: the account is out of credit or disabled, a billing matter.
+const QUOTA_CODES = new Set([
+  'insufficient_quota',
+  'billing_hard_limit_reached',
+  'billing_not_active',
+  'quota_exceeded',
+  'access_terminated',
+]);
+
+/** `x-ratelimit-reset-requests`/`-tokens` as OpenAI sends them: `1s`, `6m0s`, `20ms`, `1h2m3.5s`. */
+function resetMs(value: string | null): number | undefined {
+  if (!value || !/^(?:\d+(?:\.\d+)?(?:h|ms|m|s))+$/.test(value.trim())) return undefined;
+  let total = 0;
+  for (const [, amount, unit] of value.trim().matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)) {
+    total +=
+      Number(amount) *
+      (unit === 'h' ? 3_600_000
+      : unit === 'm' ? 60_000
+      : unit === 's' ? 1000
+      : 1);
+  }
+  return total;
+}
+
+/** What a 429 says beyond "retry": the quota is gone, or the wait asked for is long. */
+export type RateLimitVerdict = { kind: 'quota' } | { kind: 'rate-limit'; waitMs: number };
+
+/**
+ * The verdict on a 429, or undefined for any other error and for a short wait (retried as any 429).
+ * A quota error is known by its `code` or `type`; the wait is the longest of `retry-after-ms`,
+ * `Retry-After` and the `x-ratelimit-reset-*` headers.
+ */
+export function rateLimitVerdict(error: unknown, longWaitMs: number, now = Date.now()): RateLimitVerdict | undefined {
+  if (statusOf(error) !== 429) return undefined;
+  const { code, type } = error as { code?: unknown; type?: unknown };
+  if ((typeof code === 'string' && QUOTA_CODES.has(code)) || (typeof type === 'string' && QUOTA_CODES.has(type))) return { kind: 'quota' };
+  const waits = [
+    serverRequestedDelay(error, now),
+    resetMs(headerOf(error, 'x-ratelimit-reset-requests')),
+    resetMs(headerOf(error, 'x-ratelimit-reset-tokens')),
+  ].filter((w): w is number => w !== undefined);
+  const waitMs = waits.length ? Math.max(...waits) : 0;
+  return waitMs > longWaitMs ? { kind: 'rate-limit', waitMs } : undefined;
+}

@@ -31,6 +31,8 @@ export interface Endpoint {
   remoteEpoch: number;
   lastFailureAt: number;
   lastError: string | null;
+  /** Why the endpoint is held out of traffic until `breaker.heldUntil`, while it is. */
+  heldFor: 'quota' | 'rate-limit' | null;
   lastSuccessAt: number | null;
   latencyMs: number | null;
 }
@@ -78,6 +80,7 @@ export class Router {
       remoteEpoch: 0,
       lastFailureAt: 0,
       lastError: null,
+      heldFor: null,
       lastSuccessAt: null,
       latencyMs: null,
     }));
@@ -151,6 +154,23 @@ export class Router {
     if (endpoint.breaker.state !== before) this.#transition(endpoint, before, reason, { error: failure.error, callId });
   }
 
+  /**
+   * A quota or a long rate-limit wait: the endpoint is out of traffic until `until`, whatever
+   * else happens meanwhile (health probes pass while a quota is spent).
+   */
+  hold(route: Route, until: number, reason: 'quota' | 'rate-limit', error: unknown, callId?: string): void {
+    const { endpoint } = route;
+    if (route.trial) endpoint.breaker.release();
+    const now = Date.now();
+    endpoint.lastFailureAt = now;
+    endpoint.lastError = describeError(error, this.secrets);
+    endpoint.heldFor = reason;
+    const before = endpoint.breaker.state;
+    endpoint.breaker.hold(now, until);
+    log('%s held out of traffic until %s (%s)', endpoint.name, new Date(until).toISOString(), reason);
+    if (endpoint.breaker.state !== before) this.#transition(endpoint, before, reason, { error, callId });
+  }
+
   /** Gives back a half-open slot that was reserved but never used. */
   release(route: Route): void {
     if (route.trial) route.endpoint.breaker.release();
@@ -166,6 +186,8 @@ export class Router {
   applyRemote(change: RemoteChange): void {
     const endpoint = this.endpoints.find((e) => e.name === change.endpoint);
     if (!endpoint || change.epoch <= endpoint.remoteEpoch) return;
+    // A hold (a quota, a long wait) is this process's own verdict on its own key: it stands.
+    if (change.state === 'closed' && Date.now() < endpoint.breaker.heldUntil) return;
     endpoint.remoteEpoch = change.epoch;
     const before = endpoint.breaker.state;
     if (change.state === 'open' && before !== 'open') endpoint.breaker.forceOpen(Date.now());
@@ -196,6 +218,7 @@ export class Router {
       log('%s unavailable (%s)', endpoint.name, endpoint.lastError);
     }
     if (state === 'closed') {
+      endpoint.heldFor = null;
       const downtimeMs = endpoint.downSince === null ? 0 : now - endpoint.downSince;
       endpoint.downSince = null;
       log('%s available again after %dms', endpoint.name, downtimeMs);

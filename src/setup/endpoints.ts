@@ -2,10 +2,23 @@ import { OpenAI, type ClientOptions } from 'openai';
 import { OFFICIAL_BASE_URL } from '../options/defaults.js';
 import type { FallbackInput, FallbackOptions, ModelMap, ResilientOptions } from '../options/types.js';
 import { checkModels, checkNumber, checkURL, fail } from '../options/validate.js';
+import type { SecretSet } from '../observe/redact.js';
 import type { EndpointSpec } from '../routing/router.js';
+import { collectClientSecrets, learningOptions } from './secrets.js';
 
 /** Our own options: everything else in `ResilientOptions` is the primary's `ClientOptions`. */
-const OWN_KEYS = ['name', 'fallback', 'retry', 'failover', 'healthCheck', 'breaker', 'timeouts', 'models', 'coordination'] as const;
+const OWN_KEYS = [
+  'name',
+  'fallback',
+  'retry',
+  'failover',
+  'healthCheck',
+  'breaker',
+  'timeouts',
+  'rateLimits',
+  'models',
+  'coordination',
+] as const;
 /** The SDK's default `timeout`: an instance with it has no timeout of its own. */
 const SDK_DEFAULT_TIMEOUT = 600_000;
 
@@ -51,14 +64,16 @@ export function primaryClientOptions(options: ResilientOptions): ClientOptions {
   return primaryOptions;
 }
 
-/** The endpoints in failover order; `secrets` collects every credential they were given. */
-export function endpointSpecs(options: ResilientOptions, primaryOptions: ClientOptions, secrets: unknown[]): EndpointSpec[] {
+/**
+ * The endpoints in failover order; `secrets` collects every credential they hold, and learns
+ * those the clients we build send later (see setup/secrets.ts).
+ */
+export function endpointSpecs(options: ResilientOptions, primaryOptions: ClientOptions, secrets: SecretSet): EndpointSpec[] {
   const primaryName = options.name ?? 'primary';
   if (typeof primaryName !== 'string' || !primaryName) fail('name', 'a non-empty string', primaryName);
   const endpoints: EndpointSpec[] = [
-    { name: primaryName, client: new OpenAI(primaryOptions), models: options.models, timeout: options.timeout },
+    { name: primaryName, client: built(primaryOptions, secrets), models: options.models, timeout: options.timeout },
   ];
-  secrets.push(primaryOptions.apiKey, primaryOptions.adminAPIKey);
   const fallbackKey = env('OPENAI_API_KEY') ?? primaryOptions.apiKey;
   const fallbacks: readonly FallbackInput[] =
     options.fallback === undefined ? [{}]
@@ -79,11 +94,11 @@ function toEndpoint(
   option: string,
   defaultName: string,
   fallbackKey: ClientOptions['apiKey'],
-  secrets: unknown[],
+  secrets: SecretSet,
 ): EndpointSpec {
   const ownTimeout = (client: OpenAI) => (client.timeout === SDK_DEFAULT_TIMEOUT ? undefined : client.timeout);
   if (isClient(entry)) {
-    secrets.push(entry.apiKey);
+    collectClientSecrets(entry, secrets);
     return { name: defaultName, client: entry, timeout: ownTimeout(entry) };
   }
   if (typeof entry !== 'object' || entry === null) fail(option, 'client options or an OpenAI instance', entry);
@@ -92,7 +107,7 @@ function toEndpoint(
     if (!isClient(named.client)) fail(`${option}.client`, 'an OpenAI instance', named.client);
     if (typeof named.name !== 'string' || !named.name) fail(`${option}.name`, 'a non-empty string', named.name);
     checkModels(`${option}.models`, named.models);
-    secrets.push(named.client.apiKey);
+    collectClientSecrets(named.client, secrets);
     return { name: named.name, client: named.client, models: named.models as ModelMap | undefined, timeout: ownTimeout(named.client) };
   }
   const { name = defaultName, models, ...clientOptions } = entry as FallbackOptions;
@@ -103,6 +118,12 @@ function toEndpoint(
   const resolved: ClientOptions = { ...clientOptions };
   if (resolved.baseURL === undefined && !resolved.provider) resolved.baseURL = OFFICIAL_BASE_URL;
   if (resolved.apiKey === undefined && !resolved.provider && !resolved.adminAPIKey) resolved.apiKey = fallbackKey;
-  secrets.push(resolved.apiKey, resolved.adminAPIKey);
-  return { name, client: new OpenAI(resolved), models, timeout: clientOptions.timeout };
+  return { name, client: built(resolved, secrets), models, timeout: clientOptions.timeout };
+}
+
+/** An inner client of ours: it learns what it sends, and what it holds is known from the start. */
+function built(options: ClientOptions, secrets: SecretSet): OpenAI {
+  const client = new OpenAI(learningOptions(options, secrets));
+  collectClientSecrets(client, secrets);
+  return client;
 }

@@ -1,12 +1,14 @@
 import type { ClientOptions } from 'openai';
 import { randomUUID } from 'node:crypto';
 import { localCoordination } from '../coordination/local.js';
+import { SecretSet } from '../observe/redact.js';
 import type { Coordination } from '../options/contracts.js';
-import type { BreakerConfig, NormalizedTimeouts } from '../options/defaults.js';
+import type { BreakerConfig, NormalizedRateLimits, NormalizedTimeouts } from '../options/defaults.js';
 import {
   isPolicy,
   normalizeBreaker,
   normalizeHealth,
+  normalizeRateLimits,
   normalizeTimeouts,
   validateCoordination,
   validateFailover,
@@ -31,8 +33,9 @@ export interface NormalizedOptions {
   breaker: BreakerConfig;
   coordination: Coordination;
   timeouts: NormalizedTimeouts;
-  /** Every credential we were given, so no text we emit can contain one. */
-  secrets: unknown[];
+  rateLimits: NormalizedRateLimits;
+  /** Every credential the endpoints hold or send, so no text we emit can contain one. */
+  secrets: SecretSet;
 }
 
 /** Merges defaults, reads the environment (zero-config) and validates, once, at construction. */
@@ -47,15 +50,16 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
   const healthCheck = normalizeHealth(options.healthCheck);
   const breaker = normalizeBreaker(options.breaker);
   const timeouts = normalizeTimeouts(options.timeouts);
+  const rateLimits = normalizeRateLimits(options.rateLimits);
   checkModels('models', options.models);
   const coordination = options.coordination ?? localCoordination(randomUUID().slice(0, 8));
   validateCoordination(coordination);
 
   const primaryOptions = primaryClientOptions(options);
-  const secrets: unknown[] = [];
+  const secrets = new SecretSet();
   const endpoints = endpointSpecs(options, primaryOptions, secrets);
   const retry = isPolicy<RetryPolicy>(options.retry, 'shouldRetry') ? options.retry : createRetryPolicy(options.retry ?? {});
   const failover =
     isPolicy<FailoverPolicy>(options.failover, 'shouldFailover') ? options.failover : createFailoverPolicy(options.failover ?? {});
-  return { primaryOptions, endpoints, retry, failover, healthCheck, breaker, timeouts, coordination, secrets };
+  return { primaryOptions, endpoints, retry, failover, healthCheck, breaker, timeouts, rateLimits, coordination, secrets };
 }

@@ -4,7 +4,6 @@ import type { Core } from '../call/types.js';
 import type { Coordination } from '../options/contracts.js';
 import { HealthMonitor } from '../health/health-monitor.js';
 import { SafeEmitter } from '../observe/events.js';
-import { SecretSet } from '../observe/redact.js';
 import type { ResilientOptions } from '../options/types.js';
 import { Router } from '../routing/router.js';
 import { normalizeOptions } from './normalize.js';
@@ -31,15 +30,21 @@ function endpointId(name: string, redactedURL: string): string {
 export function createShared(options: ResilientOptions | undefined): { clientOptions: ClientOptions; shared: Shared } {
   const normalized = normalizeOptions(options);
   const emitter = new SafeEmitter();
-  const secrets = new SecretSet();
-  for (const secret of normalized.secrets) secrets.add(secret);
-  const { coordination } = normalized;
+  const { coordination, secrets } = normalized;
   const router = new Router(normalized.endpoints, normalized.breaker, emitter, secrets, coordination);
   coordination.start(
     router.endpoints.map((e) => ({ name: e.name, id: endpointId(e.name, e.url) })),
     (change) => router.applyRemote(change),
   );
-  const core: Core = { router, emitter, secrets, retry: normalized.retry, failover: normalized.failover, timeouts: normalized.timeouts };
+  const core: Core = {
+    router,
+    emitter,
+    secrets,
+    retry: normalized.retry,
+    failover: normalized.failover,
+    timeouts: normalized.timeouts,
+    rateLimits: normalized.rateLimits,
+  };
   const health = new HealthMonitor(router, emitter, secrets, normalized.healthCheck, coordination);
   if (normalized.healthCheck.timer) health.start();
   return { clientOptions: normalized.primaryOptions, shared: { core, health, coordination } };
