@@ -42,7 +42,11 @@ const shortError = (text: string | null) => (text === null ? null : (/^(?:\d{3} 
 /** `getStatus()` without any upstream text, ready for a browser. */
 export const safeStatus = (client: ResilientOpenAI): ResilientStatus => {
   const status = client.getStatus();
-  return { ...status, endpoints: status.endpoints.map((e) => ({ ...e, lastError: shortError(e.lastError) })) };
+  return {
+    ...status,
+    lastCheckError: shortError(status.lastCheckError),
+    endpoints: status.endpoints.map((e) => ({ ...e, lastError: shortError(e.lastError) })),
+  };
 };
 
 /** The last `size` items pushed, oldest first. */

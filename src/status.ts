@@ -47,6 +47,12 @@ export interface ResilientStatus {
   lastCheckedAt: string | null;
   /** How long the last health check took. */
   lastCheckLatencyMs: number | null;
+  /** Whether the last health check passed, or null before the first. */
+  lastCheckOk: boolean | null;
+  /** HTTP status of the last failed health check, when it had one (a 401 there is a key to fix, not an outage). */
+  lastCheckStatus: number | null;
+  /** Why the last health check failed, secrets removed, or null. */
+  lastCheckError: string | null;
   /** Whether the health timer runs, and its interval. */
   healthCheck: {
     /** Whether the timer runs (false after `close()` or with `healthCheck: false`). */
@@ -73,6 +79,9 @@ export function snapshot(router: Router, health: HealthMonitor, closed: boolean,
     activeEndpoint: active.name,
     lastCheckedAt: iso(health.lastCheckedAt),
     lastCheckLatencyMs: health.lastLatencyMs,
+    lastCheckOk: health.lastOk,
+    lastCheckStatus: health.lastStatus,
+    lastCheckError: health.lastError,
     healthCheck: { enabled: health.running, intervalMs: health.config.intervalMs },
     endpoints: router.endpoints.map((e) => ({
       name: e.name,

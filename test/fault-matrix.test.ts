@@ -18,6 +18,8 @@ interface Scenario {
   arrange(primary: Upstream, fallback: Upstream): void | Promise<string>;
   /** Calls per cell (the flapping primary needs more than one to show it does not bounce). */
   calls?: number;
+  /** Runs a health probe of the primary before the calls (the fault then meets the probe first). */
+  probeFirst?: boolean;
   /** Added to the request body of the streaming kinds (SSE stream, .stream() helper), e.g. `{ n: 2 }`. */
   streamBody?: Record<string, unknown>;
   expected: Partial<Record<Kind, string>> & { default: string };
@@ -177,6 +179,12 @@ const SCENARIOS: Scenario[] = [
     expected: { default: 'fallback · P1 F3 · 1 switch, 1 retry' },
   },
   {
+    fault: 'probe answered 401',
+    arrange: (p) => p.queue({ kind: 'status', status: 401 }),
+    probeFirst: true,
+    expected: { default: 'primary · P2 F0' },
+  },
+  {
     fault: 'both endpoints down',
     arrange: (p, f) => {
       p.setFault({ kind: 'bad-gateway' });
@@ -249,6 +257,7 @@ describe('fault matrix', () => {
         // The fallback has a timeout of its own: only the primary's faults race the 250 ms.
         const client = track(clientFor(replaced ?? primary, { fallback: { ...fallbackOn(fallback), timeout: 10_000 }, ...OPTIONS }));
         const events = record(client);
+        if (scenario.probeFirst) await client.checkPrimary();
         let outcome = '';
         for (let i = 0; i < (scenario.calls ?? 1); i++) {
           // No promise may hang: a cell that takes longer than this fails.

@@ -2,7 +2,9 @@ import type { Coordination } from '../options/contracts.js';
 import type { SafeEmitter } from '../observe/events.js';
 import { log } from '../observe/log.js';
 import { describeError, type SecretSet } from '../observe/redact.js';
+import type { NormalizedRateLimits } from '../options/defaults.js';
 import type { NormalizedHealthCheck } from '../options/groups.js';
+import { rateLimitVerdict, statusOf } from '../routing/classify.js';
 import type { Router } from '../routing/router.js';
 
 class ProbeTimeoutError extends Error {
@@ -20,6 +22,11 @@ export class HealthMonitor {
   #current: { controller: AbortController; dropped: boolean } | undefined;
   lastCheckedAt: number | null = null;
   lastLatencyMs: number | null = null;
+  lastOk: boolean | null = null;
+  /** HTTP status of the last failed probe, when it had one. */
+  lastStatus: number | null = null;
+  /** Why the last probe failed, secrets removed. */
+  lastError: string | null = null;
 
   constructor(
     private readonly router: Router,
@@ -27,6 +34,7 @@ export class HealthMonitor {
     private readonly secrets: SecretSet,
     readonly config: NormalizedHealthCheck,
     private readonly coordination: Coordination,
+    private readonly rateLimits: NormalizedRateLimits,
   ) {}
 
   start(): void {
@@ -94,14 +102,34 @@ export class HealthMonitor {
     const latencyMs = Math.round(performance.now() - started);
     this.lastCheckedAt = Date.now();
     this.lastLatencyMs = latencyMs;
+    this.lastOk = ok;
+    const status = statusOf(error);
+    this.lastStatus = status ?? null;
+    this.lastError = ok ? null : describeError(error, this.secrets);
     // The check is reported before what it causes (recovered, switched), so logs read in order.
-    this.emitter.emit('healthcheck', ok ? { endpoint: endpoint.name, ok, latencyMs } : { endpoint: endpoint.name, ok, latencyMs, error });
+    this.emitter.emit(
+      'healthcheck',
+      ok ?
+        { endpoint: endpoint.name, ok, latencyMs }
+      : { endpoint: endpoint.name, ok, latencyMs, error, ...(status !== undefined && { status }) },
+    );
+    const route = { endpoint, trial: false };
     if (ok) {
       log('health check: %s available (%dms)', endpoint.name, latencyMs);
-      this.router.success({ endpoint, trial: false }, sentAt);
+      this.router.success(route, sentAt);
+      return ok;
+    }
+    const verdict = rateLimitVerdict(error, this.rateLimits.longWaitMs);
+    if (verdict) {
+      const until = Date.now() + (verdict.kind === 'quota' ? this.rateLimits.quotaCooldownMs : verdict.waitMs);
+      this.router.hold(route, until, verdict.kind, error);
+    } else if (status !== undefined && status < 500 && status !== 408) {
+      // The primary answered: a 401, 403 or 404 is a key or a route to fix, not an outage, so it
+      // is reported and moves no traffic (a 401 never fails over a call either).
+      log('health check: %s answered %d (%s); no traffic moved', endpoint.name, status, this.lastError);
     } else {
-      log('health check: %s unavailable (%s)', endpoint.name, describeError(error, this.secrets));
-      this.router.failure({ endpoint, trial: false }, { error, fault: true, switching: true }, 'healthcheck', sentAt);
+      log('health check: %s unavailable (%s)', endpoint.name, this.lastError);
+      this.router.failure(route, { error, fault: true, switching: true }, 'healthcheck', sentAt);
     }
     return ok;
   }

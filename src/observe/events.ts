@@ -66,6 +66,8 @@ export interface HealthCheckEvent {
   latencyMs: number;
   /** Why it failed, when it did. */
   error?: unknown;
+  /** The HTTP status the probe got, when it failed with one. A 4xx is reported but moves no traffic. */
+  status?: number;
 }
 
 /** Payload of `breaker`: an endpoint's circuit breaker changed state. */

@@ -45,7 +45,7 @@ export function createShared(options: ResilientOptions | undefined): { clientOpt
     timeouts: normalized.timeouts,
     rateLimits: normalized.rateLimits,
   };
-  const health = new HealthMonitor(router, emitter, secrets, normalized.healthCheck, coordination);
+  const health = new HealthMonitor(router, emitter, secrets, normalized.healthCheck, coordination, normalized.rateLimits);
   if (normalized.healthCheck.timer) health.start();
   return { clientOptions: normalized.primaryOptions, shared: { core, health, coordination } };
 }
