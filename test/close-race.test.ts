@@ -96,7 +96,7 @@ describe('close() while a timer probe is in flight', () => {
     expect(race.client.activeEndpoint).toBe('primary');
   });
 
-  it('control: the same probe on a client left open times out, reports, switches and publishes', async () => {
+  it('control: the same probe on a client left open times out, reports and switches (a timeout of its own is not published)', async () => {
     const race = await tickAwaitingCoordination(100);
     race.primary.setFault({ kind: 'hang' });
     const checked = nextEvent(race.client, 'healthcheck');
@@ -104,6 +104,8 @@ describe('close() while a timer probe is in flight', () => {
     await race.primary.received(1, '/models');
     expect(await checked).toMatchObject({ endpoint: 'primary', ok: false, error: expect.objectContaining({ name: 'ProbeTimeoutError' }) });
     expect(race.events.switched).toMatchObject([{ from: 'primary', to: 'fallback', reason: 'healthcheck' }]);
-    expect(race.published).toEqual([{ endpoint: 'primary', state: 'open' }]);
+    // This process's own probe timeout stays local (README "Running many instances"); the tick
+    // control above shows a probe failure the server proved being published.
+    expect(race.published).toEqual([]);
   });
 });

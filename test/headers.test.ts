@@ -127,3 +127,26 @@ describe('x-resilient-failover', () => {
     expect(sent['x-resilient-failover']).toBeUndefined();
   });
 });
+
+describe('a failover override as a default', () => {
+  it('withOptions({ defaultHeaders: { x-resilient-failover: deny } }) keeps the calls of that client on their endpoint', async () => {
+    const { client, primary, fallback } = await setup();
+    const pinned = client.withOptions({ defaultHeaders: { 'x-resilient-failover': 'deny' } });
+    primary.queue({ kind: 'bad-gateway' }, { kind: 'bad-gateway' }, { kind: 'bad-gateway' });
+    await expect(pinned.chat.completions.create(chat)).rejects.toMatchObject({ status: 502 });
+    expect(fallback.count()).toBe(0);
+    expect(primary.requests.every((r) => r.headers['x-resilient-failover'] === undefined)).toBe(true);
+    // Positive control: a client without the default fails over on the same 502.
+    const control = await setup();
+    control.primary.queue({ kind: 'bad-gateway' });
+    expect((await control.client.chat.completions.create(chat)).choices[0]!.message.content).toBe('hello from fallback');
+    expect(client).not.toBe(control.client);
+  });
+
+  it('on the client itself it is a TypeError at construction: the inner clients would send it upstream', async () => {
+    const { ResilientOpenAI } = await import('../src/index.js');
+    expect(() => new ResilientOpenAI({ apiKey: 'sk-x', defaultHeaders: { 'x-resilient-failover': 'deny' } })).toThrow(
+      /`defaultHeaders\["x-resilient-failover"\]`.*withOptions/,
+    );
+  });
+});

@@ -45,8 +45,9 @@ const derived: ResilientOpenAI = client.withOptions({ timeout: 5_000 });
 
 client.on('switched', (event: SwitchedEvent) => {
   const route: string = `${event.from} -> ${event.to}`;
-  const reason: 'error' | 'healthcheck' | 'recovered' | 'remote' = event.reason;
-  void [route, reason];
+  const reason: 'error' | 'healthcheck' | 'recovered' | 'remote' | 'quota' | 'rate-limit' = event.reason;
+  const callId: string | undefined = event.callId;
+  void [route, reason, callId];
 });
 client.once('recovered', (event) => {
   const ms: number = event.downtimeMs;

@@ -5,12 +5,18 @@ import { describeError } from '../observe/redact.js';
 import { isProviderFault, rateLimitVerdict, statusOf } from '../routing/classify.js';
 import { decide, type Decision } from '../routing/decide.js';
 import type { Endpoint, Route } from '../routing/router.js';
+import { StreamIdleTimeoutError } from '../streams/errors.js';
 import type { StreamWatch } from '../streams/guard-stream.js';
 import { recordAttempts, type AttemptFailure } from './attempt-records.js';
 import { Attempt } from './attempt.js';
 import { planCall, type CallPlan } from './plan.js';
 import { abortableSleep } from './signals.js';
 import type { Core, RequestDefaults, RequestOptions, ResponseProps } from './types.js';
+
+/** A timeout of this process's own: the upstream may be fine and this event loop overloaded. */
+function isOwnTimeout(error: unknown): boolean {
+  return error instanceof APIConnectionTimeoutError || error instanceof StreamIdleTimeoutError;
+}
 
 /**
  * Runs one call: the first attempt directly (the happy path never enters p-retry), then p-retry
@@ -127,7 +133,13 @@ class Call {
       broken: (error) => {
         log('[%s] stream from %s broke after output (%s)', callId, endpoint.name, describeError(error, this.core.secrets));
         const switching = failover.shouldFailover({ error, attempt, endpoint: endpoint.name });
-        router.failure(route, { error, fault: isProviderFault(error) || switching, switching }, 'error', sentAt, callId);
+        router.failure(
+          route,
+          { error, fault: isProviderFault(error) || switching, switching, local: isOwnTimeout(error) },
+          'error',
+          sentAt,
+          callId,
+        );
       },
     };
   }
@@ -156,7 +168,14 @@ class Call {
       const until = Date.now() + (verdict.kind === 'quota' ? rateLimits.quotaCooldownMs : verdict.waitMs);
       router.hold(route, until, verdict.kind, error, callId);
     } else if (error instanceof APIUserAbortError) router.neutral(route);
-    else router.failure(route, { error, fault: isProviderFault(error) || switching, switching }, 'error', this.#sent.sentAt, callId);
+    else
+      router.failure(
+        route,
+        { error, fault: isProviderFault(error) || switching, switching, local: isOwnTimeout(error) },
+        'error',
+        this.#sent.sentAt,
+        callId,
+      );
     if (this.#decision.action === 'failover') {
       log('[%s] %s failed (%s); failing over', callId, endpoint.name, statusOf(error) ?? describeError(error, this.core.secrets));
       this.#leftBehind.add(endpoint);

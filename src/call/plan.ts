@@ -1,5 +1,6 @@
 import { isStatefulRequest } from '../routing/stateful.js';
 import { readFailoverOverride, type FailoverOverride } from './failover-override.js';
+import { mergeHeaders } from './headers.js';
 import type { Core, RequestDefaults, RequestOptions } from './types.js';
 
 /** What is fixed about a call before its first attempt. */
@@ -29,7 +30,8 @@ function logID(): string {
 export function planCall(core: Core, clientMaxRetries: number, options: RequestOptions, defaults: RequestDefaults): CallPlan {
   const perCallRetries = options.maxRetries ?? defaults.maxRetries;
   const isStream = options.stream === true;
-  const override = readFailoverOverride(options.headers);
+  // A per-call override wins over one set with withOptions(); merged only when there is a default.
+  const override = readFailoverOverride(defaults.headers ? mergeHeaders(defaults.headers, options.headers) : options.headers);
   const { failover } = core;
   const request = { method: options.method, path: options.path, body: options.body };
   const startTime = Date.now();

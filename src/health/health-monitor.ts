@@ -129,7 +129,7 @@ export class HealthMonitor {
       log('health check: %s answered %d (%s); no traffic moved', endpoint.name, status, this.lastError);
     } else {
       log('health check: %s unavailable (%s)', endpoint.name, this.lastError);
-      this.router.failure(route, { error, fault: true, switching: true }, 'healthcheck', sentAt);
+      this.router.failure(route, { error, fault: true, switching: true, local: error instanceof ProbeTimeoutError }, 'healthcheck', sentAt);
     }
     return ok;
   }

@@ -50,6 +50,11 @@ export interface Failure {
   fault: boolean;
   /** The failover policy switches on it: feeds the consecutive-failure rule. */
   switching: boolean;
+  /**
+   * This process alone may have caused it (its own timeout: an overloaded event loop looks the
+   * same): a breaker it opens is not shared with other processes.
+   */
+  local?: boolean;
 }
 
 /**
@@ -151,7 +156,8 @@ export class Router {
     endpoint.lastError = describeError(failure.error, this.secrets);
     const before = endpoint.breaker.state;
     endpoint.breaker.failure(now, failure.switching, sentAt);
-    if (endpoint.breaker.state !== before) this.#transition(endpoint, before, reason, { error: failure.error, callId });
+    if (endpoint.breaker.state !== before)
+      this.#transition(endpoint, before, reason, { error: failure.error, callId, local: failure.local });
   }
 
   /**
@@ -202,15 +208,17 @@ export class Router {
     endpoint: Endpoint,
     previous: BreakerState,
     reason: SwitchReason,
-    cause: { error?: unknown; remote?: boolean; callId?: string | undefined },
+    cause: { error?: unknown; remote?: boolean; callId?: string | undefined; local?: boolean | undefined },
   ): void {
-    const { error, remote = false, callId } = cause;
+    const { error, remote = false, callId, local = false } = cause;
     // The call that caused it, when one did (not a probe, not another instance).
     const ofCall = callId === undefined ? {} : { callId };
     const state = endpoint.breaker.state;
     const now = Date.now();
     // Share what this process saw (not what it was told): one publish per real change.
-    if (!remote && state !== 'half-open') this.coordination.publish({ endpoint: endpoint.name, state });
+    // An opening is shared only when the server proved it (an answer, a refused or reset
+    // connection), never when this process's own timeout may have caused it.
+    if (!remote && state !== 'half-open' && !(local && state === 'open')) this.coordination.publish({ endpoint: endpoint.name, state });
     log('%s breaker %s -> %s', endpoint.name, previous, state);
     this.emitter.emit('breaker', { endpoint: endpoint.name, state, previous, ...ofCall });
     if (state === 'open' && endpoint.downSince === null) {

@@ -1,4 +1,6 @@
 import type { ClientOptions } from 'openai';
+import { FAILOVER_HEADER } from '../call/failover-override.js';
+import { mergeHeaders } from '../call/headers.js';
 import { randomUUID } from 'node:crypto';
 import { localCoordination } from '../coordination/local.js';
 import { SecretSet } from '../observe/redact.js';
@@ -38,6 +40,16 @@ export interface NormalizedOptions {
   secrets: SecretSet;
 }
 
+/**
+ * The per-call failover override is not an endpoint header: the inner clients would send it
+ * upstream with every call. It belongs on a call (`withFailover()`) or on `withOptions()`.
+ */
+function checkNoFailoverHeader(option: string, headers: unknown): void {
+  if (headers && mergeHeaders(undefined, headers)[FAILOVER_HEADER] != null) {
+    fail(`${option}["${FAILOVER_HEADER}"]`, 'set per call (withFailover()) or with withOptions(), not on the client', 'a value');
+  }
+}
+
 /** Merges defaults, reads the environment (zero-config) and validates, once, at construction. */
 export function normalizeOptions(input: ResilientOptions | undefined): NormalizedOptions {
   if (input !== undefined && (typeof input !== 'object' || input === null)) fail('options', 'an object', input);
@@ -52,6 +64,7 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
   const timeouts = normalizeTimeouts(options.timeouts);
   const rateLimits = normalizeRateLimits(options.rateLimits);
   checkModels('models', options.models);
+  checkNoFailoverHeader('defaultHeaders', options.defaultHeaders);
   const coordination = options.coordination ?? localCoordination(randomUUID().slice(0, 8));
   validateCoordination(coordination);
 

@@ -29,7 +29,7 @@ export interface WorkerConfig {
 /** Parent -> worker. */
 export interface WorkerRequest {
   id: number;
-  cmd: 'trip' | 'recover' | 'call' | 'status' | 'load' | 'stats' | 'shouldProbe' | 'close';
+  cmd: 'trip' | 'trip-timeout' | 'recover' | 'call' | 'status' | 'load' | 'stats' | 'shouldProbe' | 'close';
   arg?: unknown;
 }
 
@@ -141,6 +141,15 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       // with no retry: this process's primary breaker opens and it publishes the change.
       await client.chat.completions.create(chat, { headers: { 'x-test-status': '502' }, maxRetries: 0 }).catch(() => {});
       if (lastBreaker?.endpoint !== 'primary' || lastBreaker.state !== 'open') throw new Error('the trip did not open the breaker');
+      return { openedAt: lastBreaker.at };
+    }
+    case 'trip-timeout': {
+      // A request the primary leaves unanswered (to this process only), with a short timeout: a
+      // timeout this process alone may have caused. Its breaker opens; it must not publish.
+      await client.chat.completions.create(chat, { headers: { 'x-test-hang': '1' }, timeout: 200, maxRetries: 0 }).catch(() => {});
+      if (lastBreaker?.endpoint !== 'primary' || lastBreaker.state !== 'open') throw new Error('the timeout did not open the breaker');
+      // A lease round trip on the same Redis connection: anything this process had sent before is processed.
+      await coordination.shouldProbe();
       return { openedAt: lastBreaker.at };
     }
     case 'recover': {

@@ -66,6 +66,8 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
       : undefined;
     const normal = (shape?: Shape): void => {
       if (res.destroyed || res.writableEnded) return;
+      // A per-request hang (for one client of many sharing this upstream): never answered.
+      if (req.headers['x-test-hang']) return;
       const testStatus = Number(req.headers['x-test-status']);
       const reply =
         Number.isInteger(testStatus) && testStatus >= 100 ?
