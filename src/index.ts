@@ -12,6 +12,7 @@ export type {
   Coordination,
   CoordinatedEndpoint,
   CoordinationStatus,
+  EndpointHold,
   FailoverPolicy,
   LocalChange,
   RemoteChange,

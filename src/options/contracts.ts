@@ -87,6 +87,19 @@ export interface LocalChange {
   readonly endpoint: string;
   /** `'open'`: stop sending to it; `'closed'`: it recovered. */
   readonly state: 'open' | 'closed';
+  /**
+   * With `'open'`: the endpoint answered a quota error or asked for a long wait, and is held out of
+   * traffic until `until` (milliseconds since the epoch, this process's clock).
+   */
+  readonly hold?: EndpointHold | undefined;
+}
+
+/** An endpoint held out of traffic until a moment, whatever its breaker would otherwise allow. */
+export interface EndpointHold {
+  /** When the hold ends: milliseconds since the epoch, by the clock of the process that saw it. */
+  readonly until: number;
+  /** `'quota'`: a 429 that waiting never heals; `'rate-limit'`: a long wait asked for. */
+  readonly reason: 'quota' | 'rate-limit';
 }
 
 /** A breaker change seen by another process. */

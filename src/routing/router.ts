@@ -192,11 +192,17 @@ export class Router {
   applyRemote(change: RemoteChange): void {
     const endpoint = this.endpoints.find((e) => e.name === change.endpoint);
     if (!endpoint || change.epoch <= endpoint.remoteEpoch) return;
-    // A hold (a quota, a long wait) is this process's own verdict on its own key: it stands.
+    // A hold (a quota, a long wait, seen here or shared) stands until it ends.
     if (change.state === 'closed' && Date.now() < endpoint.breaker.heldUntil) return;
     endpoint.remoteEpoch = change.epoch;
     const before = endpoint.breaker.state;
-    if (change.state === 'open' && before !== 'open') endpoint.breaker.forceOpen(Date.now());
+    const now = Date.now();
+    // Another process's quota or long wait: held out until then here too (whatever the state).
+    if (change.state === 'open' && change.hold && change.hold.until > now) {
+      endpoint.breaker.hold(now, change.hold.until);
+      endpoint.heldFor = change.hold.reason;
+      if (before === 'open') return;
+    } else if (change.state === 'open' && before !== 'open') endpoint.breaker.forceOpen(now);
     else if (change.state === 'closed' && before !== 'closed') endpoint.breaker.forceClose(Date.now());
     else return;
     log('%s %s on instance %s', endpoint.name, change.state === 'open' ? 'failed' : 'recovered', change.instanceId);
@@ -218,7 +224,14 @@ export class Router {
     // Share what this process saw (not what it was told): one publish per real change.
     // An opening is shared only when the server proved it (an answer, a refused or reset
     // connection), never when this process's own timeout may have caused it.
-    if (!remote && state !== 'half-open' && !(local && state === 'open')) this.coordination.publish({ endpoint: endpoint.name, state });
+    if (!remote && state !== 'half-open' && !(local && state === 'open')) {
+      const held = state === 'open' && endpoint.heldFor !== null && endpoint.breaker.heldUntil > now;
+      this.coordination.publish(
+        held ?
+          { endpoint: endpoint.name, state, hold: { until: endpoint.breaker.heldUntil, reason: endpoint.heldFor! } }
+        : { endpoint: endpoint.name, state },
+      );
+    }
     log('%s breaker %s -> %s', endpoint.name, previous, state);
     this.emitter.emit('breaker', { endpoint: endpoint.name, state, previous, ...ofCall });
     if (state === 'open' && endpoint.downSince === null) {

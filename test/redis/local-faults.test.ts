@@ -3,7 +3,7 @@
  * breaker and nobody else's. What the server proved (a 502) travels to every process.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { clusterHooks, FLEET_TEST_MS, PATIENCE_MS, waitFor, type Cluster } from './fleet.js';
+import { clusterHooks, FLEET_TEST_MS, PATIENCE_MS, recover, waitFor, type Cluster } from './fleet.js';
 
 const API_KEY = 'sk-redis-local-SECRET-0123456789';
 const clusters = clusterHooks();
@@ -40,6 +40,33 @@ describe('local and shared faults', () => {
       // Only the 502 travelled, and only the third process applied it: the first one was already
       // open on its own (a change it already has makes no event).
       expect(remote.map((e) => [e.worker, e.data.instanceId])).toEqual([[third.index, tripper.instanceId]]);
+    },
+    FLEET_TEST_MS,
+  );
+
+  it(
+    'a long rate-limit wait seen by one process holds the endpoint out in every process, until the same moment',
+    async () => {
+      const { fleet } = cluster;
+      // After the test above every process is on its fallback: the primary recovers first.
+      await recover(fleet, fleet.workers[1]!);
+      const origin = fleet.workers[2]!;
+      const others = fleet.workers.filter((w) => w !== origin);
+      const mark = fleet.events.length;
+      const { heldUntil } = await origin.request<{ heldUntil: string }>('trip-long-wait');
+      expect(Date.parse(heldUntil)).toBeGreaterThan(Date.now() + 60_000);
+      await waitFor(
+        () =>
+          others.every((w) =>
+            fleet.events.slice(mark).some((e) => e.worker === w.index && e.event === 'remote' && e.data.instanceId === origin.instanceId),
+          ),
+        PATIENCE_MS,
+        'every other process to apply the hold',
+      );
+      for (const w of others) {
+        const status = await w.request<{ endpoints: { heldFor: string | null; heldUntil: string | null }[] }>('status');
+        expect(status.endpoints[0]).toMatchObject({ heldFor: 'rate-limit', heldUntil });
+      }
     },
     FLEET_TEST_MS,
   );

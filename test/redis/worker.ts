@@ -29,7 +29,7 @@ export interface WorkerConfig {
 /** Parent -> worker. */
 export interface WorkerRequest {
   id: number;
-  cmd: 'trip' | 'trip-timeout' | 'recover' | 'call' | 'status' | 'load' | 'stats' | 'shouldProbe' | 'close';
+  cmd: 'trip' | 'trip-timeout' | 'trip-long-wait' | 'recover' | 'call' | 'status' | 'load' | 'stats' | 'shouldProbe' | 'close';
   arg?: unknown;
 }
 
@@ -151,6 +151,15 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       // A lease round trip on the same Redis connection: anything this process had sent before is processed.
       await coordination.shouldProbe();
       return { openedAt: lastBreaker.at };
+    }
+    case 'trip-long-wait': {
+      // A 429 asking for two minutes, to this process only: a hold, published with its end.
+      await client.chat.completions
+        .create(chat, { headers: { 'x-test-status': '429', 'x-test-retry-after': '120' }, maxRetries: 0 })
+        .catch(() => {});
+      const held = client.getStatus().endpoints[0]!;
+      if (held.heldFor !== 'rate-limit') throw new Error('the long wait did not hold the primary');
+      return { heldUntil: held.heldUntil };
     }
     case 'recover': {
       // Probes of the healthy primary close this process's breaker (two successes by default).

@@ -7,6 +7,15 @@ export interface SharedChange {
   state: 'open' | 'closed';
   epoch: number;
   instanceId: string;
+  /** With `open`: held out of traffic until then (a quota, a long rate-limit wait). */
+  hold?: { until: number; reason: 'quota' | 'rate-limit' };
+}
+
+function parseHold(value: unknown): SharedChange['hold'] {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { until, reason } = value as { until?: unknown; reason?: unknown };
+  if (typeof until !== 'number' || !Number.isFinite(until) || (reason !== 'quota' && reason !== 'rate-limit')) return undefined;
+  return { until, reason };
 }
 
 export function text(reply: unknown): string | null {
@@ -28,7 +37,9 @@ export function parseChange(raw: string | null): SharedChange | null {
       Number.isFinite(value.epoch) &&
       typeof value.instanceId === 'string'
     ) {
-      return { endpoint: value.endpoint, state: value.state, epoch: value.epoch, instanceId: value.instanceId };
+      const hold = parseHold(value.hold);
+      const change: SharedChange = { endpoint: value.endpoint, state: value.state, epoch: value.epoch, instanceId: value.instanceId };
+      return hold ? { ...change, hold } : change;
     }
   } catch {
     // Not ours, or damaged: ignored.

@@ -10,6 +10,7 @@ import { PUBLISH_SCRIPT } from './scripts.js';
 /** A change of ours on its way to Redis. */
 interface Pending {
   state: 'open' | 'closed';
+  hold: LocalChange['hold'];
   /** Tells a later change of the same endpoint from this one. */
   seq: number;
   /** A push is in flight (the re-read does not send it twice). */
@@ -96,7 +97,7 @@ export class RedisCoordination implements Coordination {
     try {
       const id = this.#ids.get(change.endpoint);
       if (this.#closed || id === undefined) return;
-      const pending: Pending = { state: change.state, seq: ++this.#seq, sending: false };
+      const pending: Pending = { state: change.state, hold: change.hold, seq: ++this.#seq, sending: false };
       this.#pending.set(id, pending);
       void this.#push(id, pending);
     } catch (error) {
@@ -162,6 +163,7 @@ export class RedisCoordination implements Coordination {
         String(this.#ttlMs),
         this.#channel,
         String(this.#known.get(id) ?? 0),
+        pending.hold ? JSON.stringify({ until: Math.round(pending.hold.until), reason: pending.hold.reason }) : '',
       ]);
       const stored = parseChange(text(reply));
       if (stored && stored.epoch > (this.#known.get(id) ?? 0)) this.#known.set(id, stored.epoch);
@@ -188,7 +190,8 @@ export class RedisCoordination implements Coordination {
     // The cluster moved on while we could not tell it our view: follow it rather than overwrite it.
     this.#pending.delete(change.endpoint);
     try {
-      this.#onRemote?.({ endpoint: name, state: change.state, instanceId: change.instanceId, epoch: change.epoch });
+      const remote = { endpoint: name, state: change.state, instanceId: change.instanceId, epoch: change.epoch };
+      this.#onRemote?.(change.hold ? { ...remote, hold: change.hold } : remote);
     } catch (error) {
       log('coordination: applying a remote change failed (%s)', describe(error));
     }

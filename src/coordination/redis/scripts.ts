@@ -2,7 +2,8 @@
 
 // Stores and publishes one change, ordered by an epoch from the server's clock (microseconds):
 // a restart cannot reset it, and it is never below what the key or the publisher already saw.
-// Built by hand rather than with cjson.encode, which would print the epoch in 14 digits.
+// Built by hand rather than with cjson.encode, which would print the epoch in 14 digits. ARGV[7],
+// when not empty, is the hold (`{"until":…,"reason":…}`), built by the client with JSON.stringify.
 export const PUBLISH_SCRIPT = `
 local t = redis.call('TIME')
 local epoch = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -13,8 +14,10 @@ if old then
   if ok and type(prev) == 'table' and type(prev.epoch) == 'number' and prev.epoch > floor then floor = prev.epoch end
 end
 if epoch <= floor then epoch = floor + 1 end
+local hold = ''
+if ARGV[7] and ARGV[7] ~= '' then hold = ',"hold":' .. ARGV[7] end
 local value = '{"endpoint":' .. cjson.encode(ARGV[1]) .. ',"state":' .. cjson.encode(ARGV[2]) ..
-  ',"epoch":' .. string.format('%.0f', epoch) .. ',"instanceId":' .. cjson.encode(ARGV[3]) .. '}'
+  ',"epoch":' .. string.format('%.0f', epoch) .. ',"instanceId":' .. cjson.encode(ARGV[3]) .. hold .. '}'
 redis.call('SET', KEYS[1], value, 'PX', ARGV[4])
 redis.call('PUBLISH', ARGV[5], value)
 return value`;

@@ -71,7 +71,11 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
       const testStatus = Number(req.headers['x-test-status']);
       const reply =
         Number.isInteger(testStatus) && testStatus >= 100 ?
-          errorReply(testStatus, `x-test-status ${testStatus} from ${name}`)
+          errorReply(
+            testStatus,
+            `x-test-status ${testStatus} from ${name}`,
+            req.headers['x-test-retry-after'] ? { 'retry-after': String(req.headers['x-test-retry-after']) } : undefined,
+          )
         : route({ name, n, req, path, sub, query: rec.query, raw, json: rec.json });
       send(res, reply, base, shape, later);
     };
