@@ -2,7 +2,7 @@ import pRetry from 'p-retry';
 import { APIConnectionTimeoutError, APIUserAbortError } from 'openai';
 import { log } from '../observe/log.js';
 import { describeError } from '../observe/redact.js';
-import { isProviderFault, rateLimitVerdict, statusOf } from '../routing/classify.js';
+import { holdEnd, isProviderFault, rateLimitVerdict, statusOf } from '../routing/classify.js';
 import { decide, type Decision } from '../routing/decide.js';
 import type { Endpoint, Route } from '../routing/router.js';
 import { StreamIdleTimeoutError } from '../streams/errors.js';
@@ -165,8 +165,7 @@ class Call {
     // The breaker learns from every attempt, including the last one.
     const callId = this.plan.requestLogID;
     if (verdict) {
-      const until = Date.now() + (verdict.kind === 'quota' ? rateLimits.quotaCooldownMs : verdict.waitMs);
-      router.hold(route, until, verdict.kind, error, callId);
+      router.hold(route, holdEnd(verdict, rateLimits.quotaCooldownMs), verdict.kind, error, callId);
     } else if (error instanceof APIUserAbortError) router.neutral(route);
     else
       router.failure(

@@ -4,7 +4,7 @@ import { log } from '../observe/log.js';
 import { describeError, type SecretSet } from '../observe/redact.js';
 import type { NormalizedRateLimits } from '../options/defaults.js';
 import type { NormalizedHealthCheck } from '../options/groups.js';
-import { rateLimitVerdict, statusOf } from '../routing/classify.js';
+import { holdEnd, rateLimitVerdict, statusOf } from '../routing/classify.js';
 import type { Router } from '../routing/router.js';
 
 class ProbeTimeoutError extends Error {
@@ -121,8 +121,7 @@ export class HealthMonitor {
     }
     const verdict = rateLimitVerdict(error, this.rateLimits.longWaitMs);
     if (verdict) {
-      const until = Date.now() + (verdict.kind === 'quota' ? this.rateLimits.quotaCooldownMs : verdict.waitMs);
-      this.router.hold(route, until, verdict.kind, error);
+      this.router.hold(route, holdEnd(verdict, this.rateLimits.quotaCooldownMs), verdict.kind, error);
     } else if (status !== undefined && status < 500 && status !== 408) {
       // The primary answered: a 401, 403 or 404 is a key or a route to fix, not an outage, so it
       // is reported and moves no traffic (a 401 never fails over a call either).

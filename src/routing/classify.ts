@@ -91,3 +91,8 @@ export function rateLimitVerdict(error: unknown, longWaitMs: number, now = Date.
   const waitMs = waits.length ? Math.max(...waits) : 0;
   return waitMs > longWaitMs ? { kind: 'rate-limit', waitMs } : undefined;
 }
+
+/** When the hold a verdict calls for ends: a quota's cooldown, or the wait the server asked for. */
+export function holdEnd(verdict: RateLimitVerdict, quotaCooldownMs: number, now = Date.now()): number {
+  return now + (verdict.kind === 'quota' ? quotaCooldownMs : verdict.waitMs);
+}
