@@ -67,7 +67,7 @@ export class ResilientOpenAI extends OpenAI {
   // through `getAPIList()` and the resources, which is how the SDK itself calls this.
   /** The SDK's paginated request entry point, with retries and failover across endpoints. */
   override requestAPIList(Page: new (...args: any[]) => AbstractPage<unknown>, options: RequestInput): any {
-    return new PagePromise(this, execute(this.#shared.core, this.maxRetries, options, this.#defaults), Page);
+    return new PagePromise(this, execute(this.#shared.core, this.maxRetries, options, this.#defaults, true), Page);
   }
 
   /**
@@ -125,7 +125,8 @@ export class ResilientOpenAI extends OpenAI {
 
   /** A JSON-ready snapshot of the endpoints and the health checks. Contains no secret. */
   getStatus(): ResilientStatus {
-    return snapshot(this.#shared.core.router, this.#shared.health, this.#shared.closing !== undefined, this.#shared.coordination.status());
+    const { core, health, closing, coordination } = this.#shared;
+    return snapshot(core.router, health, closing !== undefined, coordination.status(), core.homes.status());
   }
 
   /**

@@ -27,6 +27,7 @@ export {
   type IORedisClientLike,
 } from './coordination/redis/create.js';
 export type {
+  AffinityOptions,
   BreakerOptions,
   FailoverOptions,
   FallbackInput,
@@ -50,4 +51,5 @@ export type {
   SwitchReason,
   SwitchedEvent,
 } from './observe/events.js';
+export type { AffinityStatus } from './affinity/homes.js';
 export type { EndpointStatus, ResilientStatus } from './status.js';

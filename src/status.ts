@@ -1,3 +1,4 @@
+import type { AffinityStatus } from './affinity/homes.js';
 import type { CoordinationStatus } from './options/contracts.js';
 import type { HealthMonitor } from './health/health-monitor.js';
 import type { BreakerState } from './routing/breaker.js';
@@ -66,11 +67,19 @@ export interface ResilientStatus {
   closed: boolean;
   /** Whether breaker state is shared with other processes, and who probes. */
   coordination: CoordinationStatus;
+  /** The ids of stored objects remembered with the endpoint that created them. */
+  affinity: AffinityStatus;
 }
 
 const iso = (ms: number | null) => (ms === null || ms === 0 ? null : new Date(ms).toISOString());
 
-export function snapshot(router: Router, health: HealthMonitor, closed: boolean, coordination: CoordinationStatus): ResilientStatus {
+export function snapshot(
+  router: Router,
+  health: HealthMonitor,
+  closed: boolean,
+  coordination: CoordinationStatus,
+  affinity: AffinityStatus,
+): ResilientStatus {
   const active = router.active;
   return {
     mainApi: router.primary.url,
@@ -100,5 +109,6 @@ export function snapshot(router: Router, health: HealthMonitor, closed: boolean,
     })),
     closed,
     coordination,
+    affinity,
   };
 }

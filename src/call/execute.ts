@@ -2,9 +2,11 @@ import pRetry from 'p-retry';
 import { APIConnectionTimeoutError, APIUserAbortError } from 'openai';
 import { log } from '../observe/log.js';
 import { describeError } from '../observe/redact.js';
-import { holdEnd, isProviderFault, rateLimitVerdict, statusOf } from '../routing/classify.js';
+import { markServedBy } from '../affinity/pages.js';
+import { holdEnd, isProviderFault, neverArrived, rateLimitVerdict, statusOf } from '../routing/classify.js';
 import { decide, type Decision } from '../routing/decide.js';
 import type { Endpoint, Route } from '../routing/router.js';
+import { bufferedJSON } from '../streams/buffer-body.js';
 import { StreamIdleTimeoutError } from '../streams/errors.js';
 import type { StreamWatch } from '../streams/guard-stream.js';
 import { recordAttempts, type AttemptFailure } from './attempt-records.js';
@@ -28,9 +30,12 @@ export async function execute(
   clientMaxRetries: number,
   options: RequestOptions | Promise<RequestOptions>,
   defaults: RequestDefaults,
+  list = false,
 ): Promise<ResponseProps> {
-  const plan = planCall(core, clientMaxRetries, await options, defaults);
-  const call = new Call(core, plan);
+  const plan = planCall(core, clientMaxRetries, await options, defaults, list);
+  const found = findHome(core, plan);
+  // Awaited only when a shared store is asked: the common call takes no extra turn.
+  const call = new Call(core, plan, found instanceof Promise ? await found : found);
   try {
     let failed: unknown;
     try {
@@ -56,6 +61,17 @@ export async function execute(
 }
 
 /**
+ * The endpoint that created the stored ids the call names, if it names any this client knows
+ * (here or, through the coordination, in another process). An `allow` override lets the call
+ * route like a stateless one.
+ */
+function findHome(core: Core, plan: CallPlan): Endpoint | undefined | Promise<Endpoint | undefined> {
+  if (plan.override === 'allow') return undefined;
+  const { options } = plan;
+  return core.homes.find({ path: options.path, query: options.query, body: options.body, options });
+}
+
+/**
  * The state of one call between its attempts. Each attempt goes through the same steps, in this
  * order: choose the endpoint, send, and on failure learn (the breaker), decide (retry, fail over
  * or fail), then wait and reserve the next endpoint.
@@ -77,6 +93,8 @@ class Call {
   constructor(
     private readonly core: Core,
     private readonly plan: CallPlan,
+    /** Where every attempt goes: the endpoint that created the ids the call names. */
+    private readonly home: Endpoint | undefined,
   ) {}
 
   /** Sends one attempt and returns what the SDK parses; a failed attempt throws its SDK error. */
@@ -96,9 +114,14 @@ class Call {
         // A stream is judged at its end (see #watch); its trial slot, if any, is free from now.
         watch.latencyMs = Date.now() - attempt.sentAt;
         core.router.release(route);
-      } else core.router.success(route, attempt.sentAt, undefined, plan.requestLogID);
+      } else {
+        core.router.success(route, attempt.sentAt, undefined, plan.requestLogID);
+        // Before the caller can name them in its next call.
+        if (plan.records) core.homes.rememberAnswer(bufferedJSON(response), plan.records, route.endpoint);
+      }
       const retryOf = this.failures.length ? plan.requestLogID : undefined;
-      const { options, requestLogID, startTime } = plan;
+      const { requestLogID, startTime } = plan;
+      const options = plan.list ? markServedBy(plan.options, route.endpoint.name) : plan.options;
       return { response, options, controller: attempt.controller, requestLogID, retryOfRequestLogID: retryOf, startTime };
     } catch (error) {
       this.#oneShotBody ||= attempt.oneShotBody;
@@ -109,7 +132,7 @@ class Call {
 
   /** Step 1: the endpoint reserved during the last wait, or the router's choice now. */
   #choose(): Route {
-    const route = this.#reserved ?? this.core.router.route(this.#leftBehind, this.plan.requestLogID);
+    const route = this.#reserved ?? (this.home ? { endpoint: this.home, trial: false } : this.core.router.route(this.#leftBehind, this.plan.requestLogID));
     this.#reserved = undefined;
     this.#route = route;
     this.#sent = undefined;
@@ -122,10 +145,12 @@ class Call {
    * caller has part of the output). A stream the caller abandons tells the breaker nothing.
    */
   #watch(endpoint: Endpoint, sentAt: number, attempt: number): StreamWatch & { latencyMs?: number } {
-    const { router, failover } = this.core;
+    const { router, failover, homes } = this.core;
     const route = { endpoint, trial: false };
     const callId = this.plan.requestLogID;
+    const { records } = this.plan;
     return {
+      ...(records && { stored: (event: unknown) => homes.rememberStreamEvent(event, records, endpoint) }),
       whole() {
         // Latency is the time to the first output, set when the stream was handed out.
         router.success(route, sentAt, this.latencyMs, callId);
@@ -156,7 +181,7 @@ class Call {
     }
     const { endpoint } = route;
     const context = { error, attempt: attemptNumber, endpoint: endpoint.name };
-    const canFailover = !this.plan.pinned && router.endpoints.length > 1;
+    const canFailover = router.endpoints.length > 1 && !this.home && (!this.plan.pinned || this.#mayLeave(error));
     const { rateLimits } = this.core;
     const verdict = rateLimitVerdict(error, rateLimits.longWaitMs);
     this.#decision = decide(context, this.core, { canFailover, bodyIsOneShot: this.#oneShotBody, verdict });
@@ -181,8 +206,16 @@ class Call {
       this.#stayOn = undefined;
     } else {
       // Retries stay put while the endpoint's breaker lets them (always, for pinned calls).
-      this.#stayOn = this.plan.pinned || router.admitsRetry(endpoint) ? endpoint : undefined;
+      this.#stayOn = this.home ?? (this.plan.pinned || router.admitsRetry(endpoint) ? endpoint : undefined);
     }
+  }
+
+  /**
+   * A pinned call that names no known id may still leave an endpoint it provably never reached
+   * (refused, unresolvable): nothing was created or read there. Not against an explicit `deny`.
+   */
+  #mayLeave(error: unknown): boolean {
+    return this.plan.override !== 'deny' && neverArrived(error);
   }
 
   /** Step 5: whether to make another attempt; reserves its endpoint and waits the retry delay. */

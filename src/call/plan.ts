@@ -1,3 +1,4 @@
+import { recordMode, type RecordMode } from '../affinity/answer-ids.js';
 import { isStatefulRequest } from '../routing/stateful.js';
 import { readFailoverOverride, type FailoverOverride } from './failover-override.js';
 import { mergeHeaders } from './headers.js';
@@ -17,6 +18,10 @@ export interface CallPlan {
   readonly override: FailoverOverride | undefined;
   /** The call stays on the endpoint of its first attempt (it addresses server-side state). */
   readonly pinned: boolean;
+  /** Which ids of the answer are remembered with the endpoint that gave it. */
+  readonly records: RecordMode;
+  /** A page of a list: its options remember the endpoint, for the next page. */
+  readonly list: boolean;
   readonly requestLogID: string;
   readonly startTime: number;
   /** No attempt starts, and no retry waits, past this time. */
@@ -27,7 +32,7 @@ function logID(): string {
   return 'log_' + ((Math.random() * (1 << 24)) | 0).toString(16).padStart(6, '0');
 }
 
-export function planCall(core: Core, clientMaxRetries: number, options: RequestOptions, defaults: RequestDefaults): CallPlan {
+export function planCall(core: Core, clientMaxRetries: number, options: RequestOptions, defaults: RequestDefaults, list: boolean): CallPlan {
   const perCallRetries = options.maxRetries ?? defaults.maxRetries;
   const isStream = options.stream === true;
   // A per-call override wins over one set with withOptions(); merged only when there is a default.
@@ -47,6 +52,8 @@ export function planCall(core: Core, clientMaxRetries: number, options: RequestO
       override ? override === 'deny'
       : failover.staysOnEndpoint ? failover.staysOnEndpoint(request)
       : isStatefulRequest(request),
+    records: recordMode(options.method, options.path, options.body),
+    list,
     requestLogID: logID(),
     startTime,
     deadlineAt: startTime + core.timeouts.deadlineMs,

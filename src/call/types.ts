@@ -4,6 +4,7 @@ import type { APIPromise, OpenAI } from 'openai';
 import type { SafeEmitter } from '../observe/events.js';
 import type { SecretSet } from '../observe/redact.js';
 import type { NormalizedRateLimits, NormalizedTimeouts } from '../options/defaults.js';
+import type { Homes } from '../affinity/homes.js';
 import type { Router } from '../routing/router.js';
 import type { FailoverPolicy, RetryPolicy } from '../options/contracts.js';
 
@@ -34,4 +35,6 @@ export interface Core {
   readonly failover: FailoverPolicy;
   readonly timeouts: NormalizedTimeouts;
   readonly rateLimits: NormalizedRateLimits;
+  /** Where calls on stored ids go, and the ids answers create. */
+  readonly homes: Homes;
 }

@@ -71,6 +71,16 @@ export interface Coordination {
   status(): CoordinationStatus;
   /** Stops background work and gives up the probe lease. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional: shares which endpoint created stored ids (responses, files, ...), for `ttlMs`, so
+   * that another process sends calls on them to the same endpoint. Fire and forget: never throws.
+   */
+  rememberHomes?(ids: readonly string[], endpoint: string, ttlMs: number): void;
+  /**
+   * Optional: the endpoint that created the first of `ids` another process remembered. Resolves
+   * undefined when none is known or the backend cannot tell (down); never rejects for long.
+   */
+  findHome?(ids: readonly string[]): Promise<{ id: string; endpoint: string } | undefined>;
 }
 
 /** An endpoint as the coordination knows it: a stable id that carries no secret. */

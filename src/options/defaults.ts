@@ -19,6 +19,8 @@ export const DEFAULTS = {
   healthCheck: { intervalMs: 300_000, timeoutMs: 10_000 },
   /** 429s that fail over at once: a quota (held out for `quotaCooldownMs`) or a wait longer than this. */
   rateLimits: { longWaitMs: 5000, quotaCooldownMs: 900_000 },
+  /** Ids of stored state and the endpoint that created them: how many, for how long (30 days). */
+  affinity: { maxIds: 100_000, ttlMs: 2_592_000_000 },
   /** Bounds on hung upstreams. */
   timeouts: { requestMs: 120_000, streamHeadersMs: 20_000, streamIdleMs: 120_000, deadlineMs: 300_000 },
 } as const;
@@ -31,6 +33,9 @@ export const OFFICIAL_BASE_URL = 'https://api.openai.com/v1';
 
 /** `timeouts` with every default filled in. */
 export type NormalizedTimeouts = { -readonly [K in keyof typeof DEFAULTS.timeouts]: number };
+
+/** `affinity` with every default filled in; `false` when it is turned off. */
+export type NormalizedAffinity = { -readonly [K in keyof typeof DEFAULTS.affinity]: number } | false;
 
 /** `rateLimits` with every default filled in. */
 export type NormalizedRateLimits = { -readonly [K in keyof typeof DEFAULTS.rateLimits]: number };

@@ -3,8 +3,8 @@
 import type { OpenAI } from 'openai';
 import type { Coordination } from './contracts.js';
 import type { FailoverPolicy, RetryPolicy } from './contracts.js';
-import { DEFAULTS, type BreakerConfig, type NormalizedRateLimits, type NormalizedTimeouts } from './defaults.js';
-import type { BreakerOptions, FailoverOptions, HealthCheckOptions, RateLimitOptions, RetryOptions, TimeoutOptions } from './types.js';
+import { DEFAULTS, type BreakerConfig, type NormalizedAffinity, type NormalizedRateLimits, type NormalizedTimeouts } from './defaults.js';
+import type { AffinityOptions, BreakerOptions, FailoverOptions, HealthCheckOptions, RateLimitOptions, RetryOptions, TimeoutOptions } from './types.js';
 import { checkNumber, checkStatuses, fail, withoutUndefined } from './validate.js';
 
 const MAX_TIMER = 2 ** 31 - 1;
@@ -84,6 +84,15 @@ export function normalizeRateLimits(value: unknown): NormalizedRateLimits {
   return { ...DEFAULTS.rateLimits, ...withoutUndefined(r) };
 }
 
+export function normalizeAffinity(value: unknown): NormalizedAffinity {
+  if (value === false) return false;
+  if (value !== undefined && (typeof value !== 'object' || value === null)) fail('affinity', 'an options object or false', value);
+  const a = (value ?? {}) as AffinityOptions;
+  checkNumber('affinity.maxIds', a.maxIds, 1, 10_000_000);
+  checkNumber('affinity.ttlMs', a.ttlMs, 1000, 365 * 86_400_000);
+  return { ...DEFAULTS.affinity, ...withoutUndefined(a) };
+}
+
 /** The default probe lists models (`GET /models`): it costs no tokens. */
 async function listModels(client: OpenAI, signal: AbortSignal): Promise<void> {
   await client.models.list({ maxRetries: 0, signal });
@@ -108,5 +117,9 @@ export function validateCoordination(coordination: Coordination): void {
   for (const method of ['start', 'publish', 'shouldProbe', 'status', 'close'] as const) {
     const value = (coordination as unknown as Record<string, unknown>)[method];
     if (typeof value !== 'function') fail(`coordination.${method}`, 'a function (pass what createRedisCoordination() returns)', value);
+  }
+  for (const method of ['rememberHomes', 'findHome'] as const) {
+    const value = (coordination as unknown as Record<string, unknown>)[method];
+    if (value !== undefined && typeof value !== 'function') fail(`coordination.${method}`, 'a function or absent', value);
   }
 }

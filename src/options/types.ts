@@ -68,6 +68,18 @@ export interface RateLimitOptions {
   quotaCooldownMs?: number | undefined;
 }
 
+/**
+ * Stored state follows its home: the ids an endpoint returns for stored objects (responses,
+ * conversations, files, vector stores, batches, ...) are remembered with that endpoint, and calls
+ * that name them go there, whichever endpoint is active.
+ */
+export interface AffinityOptions {
+  /** Most ids remembered per process; the least recently used is forgotten first. @default 100000 */
+  maxIds?: number | undefined;
+  /** How long an id is remembered after the last answer that showed it. @default 2592000000 (30 days) */
+  ttlMs?: number | undefined;
+}
+
 /** Options of the primary's health timer. */
 export interface HealthCheckOptions {
   /** Time between two probes of the primary. @default 300000 (5 minutes) */
@@ -99,6 +111,8 @@ export interface ResilientOptions extends ClientOptions {
   timeouts?: TimeoutOptions | undefined;
   /** 429s with a quota spent or a long wait: fail over at once and keep the endpoint out. */
   rateLimits?: RateLimitOptions | undefined;
+  /** Where calls on stored ids go; `false` forgets ids (calls stay on the endpoint they start on). */
+  affinity?: AffinityOptions | false | undefined;
   /** Model names as the primary knows them. */
   models?: ModelMap | undefined;
   /**

@@ -1,6 +1,6 @@
 // What a failed attempt's error says: its status, whether the provider is at fault, what wait the
 // server asked for. Classified by class and status, never by `name` (the SDK's errors say 'Error').
-import { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 
 export function statusOf(error: unknown): number | undefined {
   return error instanceof APIError && typeof error.status === 'number' ? error.status : undefined;
@@ -9,6 +9,27 @@ export function statusOf(error: unknown): number | undefined {
 /** Connection failures and timeouts (APIConnectionTimeoutError extends APIConnectionError). */
 export function isConnectionError(error: unknown): boolean {
   return error instanceof APIConnectionError;
+}
+
+/**
+ * Codes that prove a request never reached a server: the connection was refused, or the name did
+ * not resolve. A reset, a timeout or any answer may come after the server acted on the request.
+ * (Node and undici use the first ones, Bun `ConnectionRefused`.)
+ */
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_NODATA', 'ConnectionRefused']);
+
+/** The attempt provably never arrived anywhere: safe to send elsewhere, even if it creates state. */
+export function neverArrived(error: unknown): boolean {
+  if (!isConnectionError(error) || error instanceof APIConnectionTimeoutError) return false;
+  let cause: unknown = (error as { cause?: unknown }).cause;
+  for (let depth = 0; depth < 5 && typeof cause === 'object' && cause !== null; depth++) {
+    const { code, errors } = cause as { code?: unknown; errors?: unknown };
+    if (typeof code === 'string' && NEVER_SENT.has(code)) return true;
+    // Happy eyeballs: every address refused, reported together.
+    if (Array.isArray(errors) && errors.length > 0 && errors.every((e) => NEVER_SENT.has((e as { code?: string })?.code ?? ''))) return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** A failure that says something about the provider: 5xx, connection errors, timeouts. */

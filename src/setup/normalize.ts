@@ -5,9 +5,10 @@ import { randomUUID } from 'node:crypto';
 import { localCoordination } from '../coordination/local.js';
 import { SecretSet } from '../observe/redact.js';
 import type { Coordination } from '../options/contracts.js';
-import type { BreakerConfig, NormalizedRateLimits, NormalizedTimeouts } from '../options/defaults.js';
+import type { BreakerConfig, NormalizedAffinity, NormalizedRateLimits, NormalizedTimeouts } from '../options/defaults.js';
 import {
   isPolicy,
+  normalizeAffinity,
   normalizeBreaker,
   normalizeHealth,
   normalizeRateLimits,
@@ -36,6 +37,7 @@ export interface NormalizedOptions {
   coordination: Coordination;
   timeouts: NormalizedTimeouts;
   rateLimits: NormalizedRateLimits;
+  affinity: NormalizedAffinity;
   /** Every credential the endpoints hold or send, so no text we emit can contain one. */
   secrets: SecretSet;
 }
@@ -63,6 +65,9 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
   const breaker = normalizeBreaker(options.breaker);
   const timeouts = normalizeTimeouts(options.timeouts);
   const rateLimits = normalizeRateLimits(options.rateLimits);
+  // `stateful: 'failover'` says every endpoint sees the same stored state: no id has one home.
+  const shared = (options.failover as { stateful?: unknown } | undefined)?.stateful === 'failover';
+  const affinity = normalizeAffinity(options.affinity ?? (shared ? false : undefined));
   checkModels('models', options.models);
   checkNoFailoverHeader('defaultHeaders', options.defaultHeaders);
   const coordination = options.coordination ?? localCoordination(randomUUID().slice(0, 8));
@@ -74,5 +79,5 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
   const retry = isPolicy<RetryPolicy>(options.retry, 'shouldRetry') ? options.retry : createRetryPolicy(options.retry ?? {});
   const failover =
     isPolicy<FailoverPolicy>(options.failover, 'shouldFailover') ? options.failover : createFailoverPolicy(options.failover ?? {});
-  return { primaryOptions, endpoints, retry, failover, healthCheck, breaker, timeouts, rateLimits, coordination, secrets };
+  return { primaryOptions, endpoints, retry, failover, healthCheck, breaker, timeouts, rateLimits, affinity, coordination, secrets };
 }

@@ -5,6 +5,8 @@ import type { Coordination } from '../options/contracts.js';
 import { HealthMonitor } from '../health/health-monitor.js';
 import { SafeEmitter } from '../observe/events.js';
 import type { ResilientOptions } from '../options/types.js';
+import { Homes } from '../affinity/homes.js';
+import { HomeStore } from '../affinity/store.js';
 import { Router } from '../routing/router.js';
 import { normalizeOptions } from './normalize.js';
 
@@ -30,7 +32,7 @@ function endpointId(name: string, redactedURL: string): string {
 export function createShared(options: ResilientOptions | undefined): { clientOptions: ClientOptions; shared: Shared } {
   const normalized = normalizeOptions(options);
   const emitter = new SafeEmitter();
-  const { coordination, secrets } = normalized;
+  const { coordination, secrets, affinity } = normalized;
   const router = new Router(normalized.endpoints, normalized.breaker, emitter, secrets, coordination);
   coordination.start(
     router.endpoints.map((e) => ({ name: e.name, id: endpointId(e.name, e.url) })),
@@ -44,6 +46,7 @@ export function createShared(options: ResilientOptions | undefined): { clientOpt
     failover: normalized.failover,
     timeouts: normalized.timeouts,
     rateLimits: normalized.rateLimits,
+    homes: new Homes(affinity ? new HomeStore(affinity.maxIds, affinity.ttlMs) : undefined, router, coordination),
   };
   const health = new HealthMonitor(router, emitter, secrets, normalized.healthCheck, coordination, normalized.rateLimits);
   if (normalized.healthCheck.timer) health.start();

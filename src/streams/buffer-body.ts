@@ -8,11 +8,31 @@ function withURL(response: Response, original: Response): Response {
 }
 
 const kBytes = Symbol('resilient-openai.body');
-type Replayed = Response & { [kBytes]: Uint8Array; [kText]?: string };
+type Replayed = Response & { [kBytes]: Uint8Array; [kText]?: string; [kJSON]?: unknown };
 const kText = Symbol('resilient-openai.text');
+const kJSON = Symbol('resilient-openai.json');
 
 function textOf(response: Replayed): string {
   return (response[kText] ??= new TextDecoder().decode(response[kBytes]));
+}
+
+// Parsed once: the library reads the ids of stored objects from the same parse the SDK returns.
+function jsonOf(response: Replayed): unknown {
+  if (!(kJSON in response)) response[kJSON] = JSON.parse(textOf(response)) as unknown;
+  return response[kJSON];
+}
+
+/**
+ * The parsed JSON body of a buffered answer, or undefined when it is not one (not buffered, not
+ * JSON). The SDK's own `json()` later returns the same parse.
+ */
+export function bufferedJSON(response: Response): unknown {
+  if (!(kBytes in response) || !response.headers.get('content-type')?.includes('json')) return undefined;
+  try {
+    return jsonOf(response as Replayed);
+  } catch {
+    return undefined;
+  }
 }
 
 // Shared descriptors (no per-call closures): the methods read the bytes stored on the instance.
@@ -32,7 +52,7 @@ const REPLAY: PropertyDescriptorMap = {
   },
   json: {
     value(this: Replayed) {
-      return Promise.resolve(this).then((r) => JSON.parse(textOf(r)) as unknown);
+      return Promise.resolve(this).then(jsonOf);
     },
     configurable: true,
   },

@@ -10,6 +10,8 @@ export interface StreamWatch {
   whole(): void;
   /** It failed after output reached the caller: cut, stalled, or an error frame. */
   broken(error: unknown): void;
+  /** Hears the events that show the ids of stored objects (a Responses stream's response). */
+  stored?(event: unknown): void;
 }
 
 export interface GuardOptions {
@@ -42,7 +44,7 @@ export async function guardStream(response: Response, o: GuardOptions): Promise<
     throw new APIConnectionError({ message: `Expected an event stream, got a 200 with content-type ${type.split(';')[0]!.slice(0, 60)}.` });
   }
   const reader = response.body.getReader();
-  const check = new StreamCheck(o.path, o.body);
+  const check = new StreamCheck(o.path, o.body, o.watch.stored);
   const head: Uint8Array[] = [];
   try {
     await bounded(

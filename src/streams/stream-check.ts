@@ -1,7 +1,10 @@
 import type { Frame } from './sse-frames.js';
-import { FrameReader } from './sse-frames.js';
+import { ascii, FrameReader } from './sse-frames.js';
 import { ruleFor } from './rules/table.js';
 import type { StreamRule } from './rules/types.js';
+
+// The Responses events that show a stored response's id and, at the end, its output items' ids.
+const SHOWS_IDS = ['response.created', 'response.completed'].map((name) => ({ event: ascii(name), data: ascii(`{"type":"${name}"`) }));
 
 /**
  * Follows one stream frame by frame: whether it has produced output yet, whether it ended whole,
@@ -19,7 +22,12 @@ export class StreamCheck {
   readonly #rule: StreamRule;
   readonly #reader = new FrameReader((frame) => this.#frame(frame));
 
-  constructor(path: string, body: unknown) {
+  /** `onIds`: hears the events that show stored ids (see SHOWS_IDS), parsed. */
+  constructor(
+    path: string,
+    body: unknown,
+    private readonly onIds?: (event: unknown) => void,
+  ) {
     this.#rule = ruleFor(path, body);
   }
 
@@ -31,6 +39,9 @@ export class StreamCheck {
   #frame(frame: Frame): boolean {
     if (this.ended) return false;
     const kind = this.#rule.classify(frame);
+    if (this.onIds && SHOWS_IDS.some((s) => frame.eventIs(s.event) || (!frame.hasEvent && frame.dataStartsWith(s.data)))) {
+      this.onIds(frame.json());
+    }
     if (kind === 'output') {
       if (!this.output && this.#rule.tailSafe) this.#reader.tail();
       this.output = true;

@@ -19,8 +19,17 @@ export function track<T extends { close(): unknown }>(thing: T): T {
   return thing;
 }
 
-export async function upstream(name: string): Promise<Upstream> {
-  return track(await startUpstream({ name }));
+export async function upstream(name: string, options: { stored?: boolean } = {}): Promise<Upstream> {
+  return track(await startUpstream({ name, ...options }));
+}
+
+/** As {@link setup}, over upstreams that keep stored state (responses, files, ...) as the real API does. */
+export async function storedSetup(options: Partial<ResilientOptions> = {}) {
+  const primary = await upstream('primary', { stored: true });
+  const fallback = await upstream('fallback', { stored: true });
+  const retry = { initialDelayMs: 1, maxDelayMs: 5 };
+  const client = track(clientFor(primary, { fallback: fallbackOn(fallback), retry, ...options }));
+  return { primary, fallback, client, events: record(client) };
 }
 
 /**

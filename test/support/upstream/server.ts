@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { faultAction, isStreamFault, type Fault } from './faults.js';
 import { recordRequest, RequestLog, type RecordedRequest } from './recording.js';
 import { route } from './routes.js';
+import { StoredObjects } from './stored.js';
 import { streamEdge } from './stream-edges.js';
 import { asObj } from './values.js';
 import { errorReply, send, type Headers, type Later, type Shape } from './wire.js';
@@ -11,6 +12,8 @@ import { errorReply, send, type Headers, type Later, type Shape } from './wire.j
 export interface UpstreamOptions {
   name?: string;
   basePath?: string;
+  /** Keep stored state (responses, files, ...) as the real API does: see stored.ts. */
+  stored?: boolean;
 }
 
 export interface Upstream {
@@ -18,6 +21,8 @@ export interface Upstream {
   readonly url: string;
   readonly origin: string;
   readonly requests: RecordedRequest[];
+  /** The stored objects, with `stored: true`. */
+  readonly stored: StoredObjects | undefined;
   count(path?: string): number;
   /** Resolves once `n` requests (to paths ending with `path`) have arrived: wait for what must happen, never sleep. */
   received(n: number, path?: string): Promise<void>;
@@ -39,6 +44,7 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
   let sticky: Fault | null = null;
   let counter = 0;
   let closing: Promise<void> | undefined;
+  const stored = options.stored ? new StoredObjects(name) : undefined;
 
   const later: Later = (fn, ms) => {
     const t = setTimeout(() => {
@@ -47,6 +53,8 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
     }, ms);
     timers.add(t);
   };
+
+  const routeStored = (r: Parameters<typeof route>[0]) => stored?.route(r) ?? route(r);
 
   const handle = (req: IncomingMessage, res: ServerResponse, raw: Buffer): void => {
     const n = ++counter;
@@ -76,7 +84,7 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
             `x-test-status ${testStatus} from ${name}`,
             req.headers['x-test-retry-after'] ? { 'retry-after': String(req.headers['x-test-retry-after']) } : undefined,
           )
-        : route({ name, n, req, path, sub, query: rec.query, raw, json: rec.json });
+        : routeStored({ name, n, req, path, sub, query: rec.query, raw, json: rec.json });
       send(res, reply, base, shape, later);
     };
 
@@ -128,6 +136,7 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
     origin,
     url: origin + basePath,
     requests: log.requests,
+    stored,
     count: (path) => log.count(path),
     received: (n, path) => log.received(n, path),
     queue: (...faults) => void fifo.push(...faults),
