@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ResilientOpenAI, type ResilientOptions } from '../src/index.js';
-import { chat, track, upstream } from './support/harness.js';
+import { chat, localCoordination, track, upstream } from './support/harness.js';
 
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -47,6 +47,11 @@ describe('option validation at construction', () => {
     [{ timeouts: { deadlineMs: Number.POSITIVE_INFINITY } }, /`timeouts\.deadlineMs`.*got Infinity/],
     [{ failover: { stateful: 'sometimes' as never } }, /`failover\.stateful` to be 'stay', 'failover' or a function, got "sometimes"/],
     [{ fallback: { timeout: -1 } }, /`fallback\.timeout` to be an integer >= 1, got -1/],
+    [{ affinity: { maxIds: 0 } }, /`affinity\.maxIds` to be an integer from 1 to 10000000, got 0/],
+    [{ affinity: { ttlMs: 500 } }, /`affinity\.ttlMs` to be an integer from 1000 to 31536000000, got 500/],
+    [{ affinity: { maxIds: 1.5 } }, /`affinity\.maxIds`.*got 1\.5/],
+    [{ affinity: true as never }, /`affinity` to be an options object or false, got true/],
+    [{ coordination: localCoordination({ findHome: 'yes' as never }) }, /`coordination\.findHome` to be a function or absent, got "yes"/],
   ];
   for (const [options, message] of cases) {
     it(`rejects ${JSON.stringify(options)}`, () => {

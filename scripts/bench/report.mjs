@@ -165,6 +165,18 @@ export function render(r) {
     '—',
     '—',
   );
+  const a = r.affinity;
+  if (a) {
+    add(
+      `8. Id store holding ${fmt(a.ids)} ids (${a.idLength} characters)`,
+      `${fmt(a.totalMB, 1)} MB (${fmt(a.bytesPerId, 0)} B per id, the id strings included)`,
+      `the map alone ${fmt(a.storeMB, 1)} MB`,
+      '—',
+      'bounded by `affinity.maxIds`',
+      yes(a.size === a.ids && a.found === a.ids && a.gcExposed),
+    );
+    add('8. Id store write / lookup', `${fmt(a.setNs / 1000, 2)} µs / ${fmt(a.getNs / 1000, 2)} µs`, '—', '—', '—', '—');
+  }
   const mc = r.machine;
   return [
     `Measured ${mc.date} on ${mc.cpu} (${mc.cores} cores, ${mc.memoryGiB} GiB), ${mc.os}, Node ${mc.node}, openai ${mc.openai}${mc.quick ? ' (quick run: smaller loads)' : ''}.`,

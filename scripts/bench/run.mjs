@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import OpenAI from 'openai';
 import { ResilientOpenAI } from '../../dist/index.js';
+import { affinity } from './affinity.mjs';
 import { cpu } from './cpu.mjs';
 import { failoverCost } from './failover-cost.mjs';
 import { footprint } from './footprint.mjs';
@@ -51,6 +52,8 @@ step('6. propagation across 8 processes (Redis)');
 results.propagation = await propagation({ runs: quick ? 5 : 20 });
 step('7. footprint');
 results.footprint = footprint({ rounds: quick ? 5 : 15 });
+step('8. id store (affinity)');
+results.affinity = await affinity({ ids: quick ? 100_000 : 1_000_000 });
 
 const markdown = render(results);
 console.log(markdown);

@@ -1,5 +1,6 @@
 // The ids a request names: in its path, its cursor and its body. Misses cost one map lookup each,
 // so the rules collect generously; what decides is whether an id was seen created.
+import { resourceOf } from '../routing/stateful.js';
 
 /** Body keys whose values are ids (or lists of ids) of stored objects. */
 const ID_KEYS = new Set([
@@ -69,16 +70,20 @@ function walk(value: unknown, depth: number, out: string[], items: boolean): voi
   }
 }
 
-/** Segments after the resource root: `/vector_stores/vs_1/files/file_2` names `vs_1` and `file_2`. */
+/** Segments after the resource: `/vector_stores/vs_1/files/file_2` names `vs_1`, `files` and `file_2`. */
 function pathIds(path: string, out: string[]): void {
-  const q = path.indexOf('?');
-  const parts = (q === -1 ? path : path.slice(0, q)).split('/');
-  let first = true;
-  for (const part of parts) {
-    if (!part || part === 'v1') continue;
-    if (first) first = false;
-    else if (part.length <= MAX_ID_LENGTH) out.push(decodeSegment(part));
+  const entry = resourceOf(path);
+  let rest: string;
+  if (entry) rest = entry.rest;
+  else {
+    // A custom path: everything after its first segment.
+    const q = path.indexOf('?');
+    const parts = (q === -1 ? path : path.slice(0, q)).split('/').filter(Boolean);
+    if (parts[0] === 'v1') parts.shift();
+    rest = parts.slice(1).join('/');
   }
+  if (!rest) return;
+  for (const part of rest.split('/')) if (part && part.length <= MAX_ID_LENGTH) out.push(decodeSegment(part));
 }
 
 function decodeSegment(part: string): string {

@@ -10,7 +10,7 @@ import type { RouteRequest } from './routes.js';
 import { asArr, asObj, asStr, nowSec, type Obj } from './values.js';
 import { errorReply, type Reply } from './wire.js';
 
-type Kind = 'response' | 'conversation' | 'file' | 'vector_store' | 'batch';
+type Kind = 'response' | 'item' | 'conversation' | 'file' | 'vector_store' | 'batch';
 
 const json = (body: unknown): Reply => ({ kind: 'json', status: 200, body });
 
@@ -141,7 +141,7 @@ export class StoredObjects {
 
   /** Output items are stored items too (an `item_reference` may name them). */
   #items(response: Obj): void {
-    for (const item of asArr(response.output).map(asObj)) if (typeof item.id === 'string') this.#objects.set(item.id, { kind: 'response', body: item });
+    for (const item of asArr(response.output).map(asObj)) if (typeof item.id === 'string') this.#objects.set(item.id, { kind: 'item', body: item });
   }
 
   #files(r: RouteRequest, method: string, id: string | undefined, sub: string | undefined): Reply | undefined {
