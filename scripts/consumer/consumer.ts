@@ -12,6 +12,8 @@ import ResilientOpenAI, {
   isIncompleteStreamError,
   withFailover,
   type ResilientOptions,
+  type AffinityOptions,
+  type AffinityStatus,
   type ResilientStatus,
   type RetryPolicy,
   type SwitchedEvent,
@@ -81,6 +83,10 @@ async function main(): Promise<void> {
   const status: ResilientStatus = client.getStatus();
   const active: string = status.activeEndpoint;
   const up: boolean = status.isMainApiAvailable && status.endpoints.every((e) => e.available);
+  const remembered: AffinityStatus = status.affinity;
+  const bounds: AffinityOptions = { maxIds: remembered.maxIds, ttlMs: remembered.ttlMs };
+  void new ResilientOpenAI({ affinity: bounds }).close();
+  void new ResilientOpenAI({ affinity: false }).close();
   const recovered: boolean = await client.checkPrimary();
   void [text, active, up, recovered, derived];
   client.close();
