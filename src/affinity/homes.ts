@@ -36,7 +36,7 @@ export class Homes {
     if (!store) return undefined;
     const page = request.options && servedBy(request.options);
     if (page !== undefined) return router.endpoints.find((e) => e.name === page);
-    const remote = this.coordination.findHome;
+    const remote = this.coordination.findHome !== undefined;
     if (store.size === 0 && !remote) return undefined;
     const ids = namedIds(request);
     if (ids.length === 0) return undefined;

@@ -28,7 +28,17 @@ const ID_KEYS = new Set([
 const ITEM_ARRAYS = new Set(['input', 'items']);
 
 /** Large values that never hold ids: schemas, free text, metadata. */
-const SKIP = new Set(['response_format', 'text', 'metadata', 'parameters', 'schema', 'json_schema', 'instructions', 'prediction', 'logit_bias']);
+const SKIP = new Set([
+  'response_format',
+  'text',
+  'metadata',
+  'parameters',
+  'schema',
+  'json_schema',
+  'instructions',
+  'prediction',
+  'logit_bias',
+]);
 
 const MAX_DEPTH = 6;
 /** Longer strings are not ids (a data URL, a document): never looked up. */

@@ -132,7 +132,9 @@ class Call {
 
   /** Step 1: the endpoint reserved during the last wait, or the router's choice now. */
   #choose(): Route {
-    const route = this.#reserved ?? (this.home ? { endpoint: this.home, trial: false } : this.core.router.route(this.#leftBehind, this.plan.requestLogID));
+    const route =
+      this.#reserved ??
+      (this.home ? { endpoint: this.home, trial: false } : this.core.router.route(this.#leftBehind, this.plan.requestLogID));
     this.#reserved = undefined;
     this.#route = route;
     this.#sent = undefined;

@@ -32,7 +32,13 @@ function logID(): string {
   return 'log_' + ((Math.random() * (1 << 24)) | 0).toString(16).padStart(6, '0');
 }
 
-export function planCall(core: Core, clientMaxRetries: number, options: RequestOptions, defaults: RequestDefaults, list: boolean): CallPlan {
+export function planCall(
+  core: Core,
+  clientMaxRetries: number,
+  options: RequestOptions,
+  defaults: RequestDefaults,
+  list: boolean,
+): CallPlan {
   const perCallRetries = options.maxRetries ?? defaults.maxRetries;
   const isStream = options.stream === true;
   // A per-call override wins over one set with withOptions(); merged only when there is a default.

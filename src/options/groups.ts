@@ -4,7 +4,15 @@ import type { OpenAI } from 'openai';
 import type { Coordination } from './contracts.js';
 import type { FailoverPolicy, RetryPolicy } from './contracts.js';
 import { DEFAULTS, type BreakerConfig, type NormalizedAffinity, type NormalizedRateLimits, type NormalizedTimeouts } from './defaults.js';
-import type { AffinityOptions, BreakerOptions, FailoverOptions, HealthCheckOptions, RateLimitOptions, RetryOptions, TimeoutOptions } from './types.js';
+import type {
+  AffinityOptions,
+  BreakerOptions,
+  FailoverOptions,
+  HealthCheckOptions,
+  RateLimitOptions,
+  RetryOptions,
+  TimeoutOptions,
+} from './types.js';
 import { checkNumber, checkStatuses, fail, withoutUndefined } from './validate.js';
 
 const MAX_TIMER = 2 ** 31 - 1;

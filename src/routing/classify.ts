@@ -26,7 +26,8 @@ export function neverArrived(error: unknown): boolean {
     const { code, errors } = cause as { code?: unknown; errors?: unknown };
     if (typeof code === 'string' && NEVER_SENT.has(code)) return true;
     // Happy eyeballs: every address refused, reported together.
-    if (Array.isArray(errors) && errors.length > 0 && errors.every((e) => NEVER_SENT.has((e as { code?: string })?.code ?? ''))) return true;
+    if (Array.isArray(errors) && errors.length > 0 && errors.every((e) => NEVER_SENT.has((e as { code?: string })?.code ?? '')))
+      return true;
     cause = (cause as { cause?: unknown }).cause;
   }
   return false;

@@ -50,6 +50,8 @@ export const RESOURCE_TABLE: Readonly<Record<string, ResourceRule>> = {
   'fine_tuning/jobs': 'stateful',
   live: 'stateful',
   organization: 'stateful',
+  // Project roles (admin API) live under `/projects/{id}/roles`, outside `/organization`.
+  projects: 'stateful',
   // Sessions, calls and client secrets are bound to the backend that issued them.
   realtime: 'stateful',
   safety: 'stateful',
@@ -89,7 +91,14 @@ export function resourceOf(path: string): { key: string; rule: ResourceRule; res
   if (two !== undefined) return { key: key!, rule: two, rest };
   const one = RESOURCE_TABLE[first];
   if (one === undefined) return undefined;
-  return { key: first, rule: one, rest: second === undefined ? '' : rest === '' ? second : `${second}/${rest}` };
+  return {
+    key: first,
+    rule: one,
+    rest:
+      second === undefined ? ''
+      : rest === '' ? second
+      : `${second}/${rest}`,
+  };
 }
 
 /** The first two segments of a path (after an optional `/v1`) and what follows, without a query. */

@@ -11,7 +11,7 @@ export interface StreamWatch {
   /** It failed after output reached the caller: cut, stalled, or an error frame. */
   broken(error: unknown): void;
   /** Hears the events that show the ids of stored objects (a Responses stream's response). */
-  stored?(event: unknown): void;
+  stored?: ((event: unknown) => void) | undefined;
 }
 
 export interface GuardOptions {

@@ -52,7 +52,9 @@ describe('creates that never arrived fail over', () => {
 
   it("withFailover('deny') keeps even a refused create where it started", async () => {
     const { client, fallback } = await downPrimary(await refusedURL());
-    await expect(client.files.create({ file: await file(), purpose: 'batch' }, withFailover('deny'))).rejects.toBeInstanceOf(APIConnectionError);
+    await expect(client.files.create({ file: await file(), purpose: 'batch' }, withFailover('deny'))).rejects.toBeInstanceOf(
+      APIConnectionError,
+    );
     expect(fallback.count()).toBe(0);
   });
 
@@ -60,7 +62,13 @@ describe('creates that never arrived fail over', () => {
     it(`a create that may have arrived (${fault.kind}) stays on its endpoint`, async () => {
       const primary = await upstream('primary', { stored: true });
       const fallback = await upstream('fallback', { stored: true });
-      const client = track(clientFor(primary, { fallback: fallbackOn(fallback), retry: { initialDelayMs: 1, maxDelayMs: 5 }, breaker: { failureThreshold: 1000 } }));
+      const client = track(
+        clientFor(primary, {
+          fallback: fallbackOn(fallback),
+          retry: { initialDelayMs: 1, maxDelayMs: 5 },
+          breaker: { failureThreshold: 1000 },
+        }),
+      );
       primary.setFault(fault);
       await expect(client.files.create({ file: await file(), purpose: 'batch' })).rejects.toBeInstanceOf(
         fault.kind === 'reset' ? APIConnectionError : InternalServerError,
@@ -75,13 +83,29 @@ describe('neverArrived', () => {
   const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
   const connection = (cause: unknown) => new APIConnectionError({ message: 'Connection error.', cause: cause as Error });
   const cases: [string, unknown, boolean][] = [
-    ['refused (undici: TypeError fetch failed, cause ECONNREFUSED)', connection(Object.assign(new TypeError('fetch failed'), { cause: refused })), true],
-    ['every address refused (AggregateError)', connection(Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new AggregateError([refused, refused]), { code: 'ECONNREFUSED' }) })), true],
+    [
+      'refused (undici: TypeError fetch failed, cause ECONNREFUSED)',
+      connection(Object.assign(new TypeError('fetch failed'), { cause: refused })),
+      true,
+    ],
+    [
+      'every address refused (AggregateError)',
+      connection(
+        Object.assign(new TypeError('fetch failed'), {
+          cause: Object.assign(new AggregateError([refused, refused]), { code: 'ECONNREFUSED' }),
+        }),
+      ),
+      true,
+    ],
     ['every address refused, no code on the aggregate', connection(new AggregateError([refused, refused])), true],
     ['DNS: ENOTFOUND', connection(Object.assign(new Error('getaddrinfo ENOTFOUND x.invalid'), { code: 'ENOTFOUND' })), true],
     ['Bun: ConnectionRefused', connection(Object.assign(new Error('Unable to connect'), { code: 'ConnectionRefused' })), true],
     ['reset', connection(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })), false],
-    ['some addresses refused, one reset', connection(new AggregateError([refused, Object.assign(new Error('reset'), { code: 'ECONNRESET' })])), false],
+    [
+      'some addresses refused, one reset',
+      connection(new AggregateError([refused, Object.assign(new Error('reset'), { code: 'ECONNRESET' })])),
+      false,
+    ],
     ['a browser fetch failure (no code)', connection(new TypeError('Failed to fetch')), false],
     ['a timeout', new APIConnectionTimeoutError(), false],
     ['a plain error with the code (not from the SDK)', refused, false],

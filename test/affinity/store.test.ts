@@ -41,15 +41,80 @@ describe('namedIds', () => {
     ['path ids after the resource', { path: '/vector_stores/vs_1/files/file-2' }, ['vs_1', 'files', 'file-2']],
     ['a /v1 prefix and a query string are not ids', { path: '/v1/files/file-1?x=1' }, ['file-1']],
     ['cursors', { path: '/files', query: { after: 'file-9', limit: 2 } }, ['file-9']],
-    ['a previous response and a conversation object', { path: '/responses', body: { previous_response_id: 'resp_1', conversation: { id: 'conv_1' } } }, ['resp_1', 'conv_1']],
-    ['file search and code interpreter tools', { path: '/responses', body: { tools: [{ type: 'file_search', vector_store_ids: ['vs_1'] }, { type: 'code_interpreter', container: { type: 'auto', file_ids: ['file-1'] } }] } }, ['vs_1', 'file-1']],
-    ['input items by id, and file parts', { path: '/responses', body: { input: [{ type: 'item_reference', id: 'msg_1' }, { role: 'user', content: [{ type: 'input_file', file_id: 'file-2' }] }] } }, ['msg_1', 'file-2']],
-    ['assistants tool resources and attachments', { path: '/threads', body: { tool_resources: { code_interpreter: { file_ids: ['file-1'] }, file_search: { vector_store_ids: ['vs_1'] } }, messages: [{ role: 'user', content: 'x', attachments: [{ file_id: 'file-3' }] }] } }, ['file-1', 'vs_1', 'file-3']],
-    ['a chat file part', { path: '/chat/completions', body: { messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-4' } }] }] } }, ['file-4']],
-    ['fine-tuning files and a batch input', { path: '/fine_tuning/jobs', body: { training_file: 'file-5', validation_file: 'file-6' } }, ['file-5', 'file-6']],
-    ['multipart fields', { path: '/uploads/upload_1/parts', body: (() => { const f = new FormData(); f.set('file_id', 'file-7'); return f; })() }, ['upload_1', 'parts', 'file-7']],
-    ['not inside schemas or metadata', { path: '/responses', body: { metadata: { file_id: 'nope' }, text: { format: { schema: { file_id: 'nope' } } } } }, []],
-    ['tool call ids are not item ids', { path: '/chat/completions', body: { messages: [{ role: 'assistant', tool_calls: [{ id: 'call_1' }] }] } }, []],
+    [
+      'a previous response and a conversation object',
+      { path: '/responses', body: { previous_response_id: 'resp_1', conversation: { id: 'conv_1' } } },
+      ['resp_1', 'conv_1'],
+    ],
+    [
+      'file search and code interpreter tools',
+      {
+        path: '/responses',
+        body: {
+          tools: [
+            { type: 'file_search', vector_store_ids: ['vs_1'] },
+            { type: 'code_interpreter', container: { type: 'auto', file_ids: ['file-1'] } },
+          ],
+        },
+      },
+      ['vs_1', 'file-1'],
+    ],
+    [
+      'input items by id, and file parts',
+      {
+        path: '/responses',
+        body: {
+          input: [
+            { type: 'item_reference', id: 'msg_1' },
+            { role: 'user', content: [{ type: 'input_file', file_id: 'file-2' }] },
+          ],
+        },
+      },
+      ['msg_1', 'file-2'],
+    ],
+    [
+      'assistants tool resources and attachments',
+      {
+        path: '/threads',
+        body: {
+          tool_resources: { code_interpreter: { file_ids: ['file-1'] }, file_search: { vector_store_ids: ['vs_1'] } },
+          messages: [{ role: 'user', content: 'x', attachments: [{ file_id: 'file-3' }] }],
+        },
+      },
+      ['file-1', 'vs_1', 'file-3'],
+    ],
+    [
+      'a chat file part',
+      { path: '/chat/completions', body: { messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-4' } }] }] } },
+      ['file-4'],
+    ],
+    [
+      'fine-tuning files and a batch input',
+      { path: '/fine_tuning/jobs', body: { training_file: 'file-5', validation_file: 'file-6' } },
+      ['file-5', 'file-6'],
+    ],
+    [
+      'multipart fields',
+      {
+        path: '/uploads/upload_1/parts',
+        body: (() => {
+          const f = new FormData();
+          f.set('file_id', 'file-7');
+          return f;
+        })(),
+      },
+      ['upload_1', 'parts', 'file-7'],
+    ],
+    [
+      'not inside schemas or metadata',
+      { path: '/responses', body: { metadata: { file_id: 'nope' }, text: { format: { schema: { file_id: 'nope' } } } } },
+      [],
+    ],
+    [
+      'tool call ids are not item ids',
+      { path: '/chat/completions', body: { messages: [{ role: 'assistant', tool_calls: [{ id: 'call_1' }] }] } },
+      [],
+    ],
   ];
   for (const [name, request, ids] of cases) it(name, () => expect(namedIds(request)).toEqual(ids));
 });

@@ -8,7 +8,7 @@ import { parseMultipart } from './multipart.js';
 import { responsesReply } from './responses.js';
 import type { RouteRequest } from './routes.js';
 import { asArr, asObj, asStr, nowSec, type Obj } from './values.js';
-import { errorReply, type Reply } from './wire.js';
+import type { Reply } from './wire.js';
 
 type Kind = 'response' | 'item' | 'conversation' | 'file' | 'vector_store' | 'batch';
 
@@ -73,7 +73,14 @@ export class StoredObjects {
         if (method === 'POST' && id === undefined) {
           if (!this.#has(body.input_file_id, 'file')) return notFound('File', asStr(body.input_file_id), 'input_file_id');
           const bid = `batch_${this.name}_${r.n}`;
-          return this.#put('batch', bid, { id: bid, object: 'batch', endpoint: body.endpoint, input_file_id: body.input_file_id, status: 'validating', created_at: nowSec() });
+          return this.#put('batch', bid, {
+            id: bid,
+            object: 'batch',
+            endpoint: body.endpoint,
+            input_file_id: body.input_file_id,
+            status: 'validating',
+            created_at: nowSec(),
+          });
         }
         if (id === undefined) return undefined;
         if (!this.#has(id, 'batch')) return notFound('Batch', id);
@@ -94,14 +101,22 @@ export class StoredObjects {
       return notFound('Previous response', asStr(previous), 'previous_response_id', 'previous_response_not_found');
     }
     const conversation = typeof body.conversation === 'string' ? body.conversation : asStr(asObj(body.conversation).id) || undefined;
-    if (conversation !== undefined && !this.#has(conversation, 'conversation')) return notFound('Conversation', conversation, 'conversation');
+    if (conversation !== undefined && !this.#has(conversation, 'conversation'))
+      return notFound('Conversation', conversation, 'conversation');
     for (const item of asArr(body.input).map(asObj)) {
       if (item.type === 'item_reference' && !this.#objects.has(asStr(item.id))) return notFound('Item', asStr(item.id), 'input');
       if (typeof item.encrypted_content === 'string' && !this.#encrypted.has(asStr(item.id))) {
         return {
           kind: 'json',
           status: 400,
-          body: { error: { message: 'The encrypted content could not be decrypted.', type: 'invalid_request_error', param: 'input', code: 'invalid_encrypted_content' } },
+          body: {
+            error: {
+              message: 'The encrypted content could not be decrypted.',
+              type: 'invalid_request_error',
+              param: 'input',
+              code: 'invalid_encrypted_content',
+            },
+          },
         };
       }
     }
@@ -117,7 +132,10 @@ export class StoredObjects {
     ) as Reply;
     const withReasoning = (response: Obj): Obj =>
       reasoning && Array.isArray(response.output) && response.status === 'completed' ?
-        { ...response, output: [{ type: 'reasoning', id: rsid, summary: [], encrypted_content: `sealed-by-${this.name}` }, ...response.output] }
+        {
+          ...response,
+          output: [{ type: 'reasoning', id: rsid, summary: [], encrypted_content: `sealed-by-${this.name}` }, ...response.output],
+        }
       : response;
     if (reasoning) this.#encrypted.add(rsid);
     if (reply.kind === 'json') {
@@ -141,7 +159,8 @@ export class StoredObjects {
 
   /** Output items are stored items too (an `item_reference` may name them). */
   #items(response: Obj): void {
-    for (const item of asArr(response.output).map(asObj)) if (typeof item.id === 'string') this.#objects.set(item.id, { kind: 'item', body: item });
+    for (const item of asArr(response.output).map(asObj))
+      if (typeof item.id === 'string') this.#objects.set(item.id, { kind: 'item', body: item });
   }
 
   #files(r: RouteRequest, method: string, id: string | undefined, sub: string | undefined): Reply | undefined {
@@ -167,12 +186,19 @@ export class StoredObjects {
       // An unknown cursor is an error, as the real API answers it.
       if (r.query.after && start === 0) return notFound('File', r.query.after, 'after');
       const data = all.slice(start, start + limit);
-      return json({ object: 'list', data, has_more: start + data.length < all.length, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null });
+      return json({
+        object: 'list',
+        data,
+        has_more: start + data.length < all.length,
+        first_id: data[0]?.id ?? null,
+        last_id: data.at(-1)?.id ?? null,
+      });
     }
     if (id === undefined) return undefined;
     if (!this.#has(id, 'file')) return notFound('File', id);
     if (method === 'DELETE') return this.#delete(id, 'file');
-    if (sub === 'content') return { kind: 'text', status: 200, contentType: 'application/octet-stream', text: `content of ${id} from ${this.name}` };
+    if (sub === 'content')
+      return { kind: 'text', status: 200, contentType: 'application/octet-stream', text: `content of ${id} from ${this.name}` };
     return json(this.#objects.get(id)!.body);
   }
 
@@ -180,7 +206,14 @@ export class StoredObjects {
     if (method === 'POST' && id === undefined) {
       for (const fid of asArr(body.file_ids)) if (!this.#has(fid, 'file')) return notFound('File', asStr(fid), 'file_ids');
       const vid = `vs_${this.name}_${n}`;
-      return this.#put('vector_store', vid, { id: vid, object: 'vector_store', name: body.name ?? null, created_at: nowSec(), status: 'completed', file_counts: {} });
+      return this.#put('vector_store', vid, {
+        id: vid,
+        object: 'vector_store',
+        name: body.name ?? null,
+        created_at: nowSec(),
+        status: 'completed',
+        file_counts: {},
+      });
     }
     if (id === undefined) return undefined;
     if (!this.#has(id, 'vector_store')) return notFound('Vector store', id);
