@@ -46,6 +46,8 @@ export interface FleetOptions {
   leaseMs?: number;
   syncIntervalMs?: number;
   commandTimeoutMs?: number;
+  /** Per worker: its `affinity` option and whether it shares ids (see WorkerConfig). @default the defaults */
+  perWorker?: (index: number) => Pick<WorkerConfig, 'affinity' | 'shareHomes'>;
 }
 
 export interface FleetWorker {
@@ -147,6 +149,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       ...(options.leaseMs !== undefined && { leaseMs: options.leaseMs }),
       ...(options.syncIntervalMs !== undefined && { syncIntervalMs: options.syncIntervalMs }),
       ...(options.commandTimeoutMs !== undefined && { commandTimeoutMs: options.commandTimeoutMs }),
+      ...options.perWorker?.(index),
     };
     const child = fork(WORKER, [], {
       execArgv: ['--import', 'tsx'],
@@ -246,6 +249,8 @@ export interface Cluster {
 export interface ClusterOptions extends Omit<FleetOptions, 'redisUrl' | 'primaryUrl' | 'fallbackUrl'> {
   /** `false`: the Redis port is reserved, nothing listens there until `cluster.server.start()`. @default true */
   redis?: boolean;
+  /** Upstreams that keep stored state (responses, files, ...) as the real API does. @default false */
+  stored?: boolean;
 }
 
 /**
@@ -253,9 +258,9 @@ export interface ClusterOptions extends Omit<FleetOptions, 'redisUrl' | 'primary
  * every worker is active and subscribed to the channel, so that no change can slip past one.
  */
 async function startCluster(options: ClusterOptions): Promise<Cluster> {
-  const { redis = true, ...fleetOptions } = options;
+  const { redis = true, stored = false, ...fleetOptions } = options;
   const server = await redisServer({ start: redis });
-  const [primary, fallback] = await Promise.all([startUpstream({ name: 'primary' }), startUpstream({ name: 'fallback' })]);
+  const [primary, fallback] = await Promise.all([startUpstream({ name: 'primary', stored }), startUpstream({ name: 'fallback', stored })]);
   let admin: ReturnType<typeof createClient> | undefined;
   const cluster: Cluster = {
     server,

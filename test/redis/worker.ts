@@ -24,12 +24,28 @@ export interface WorkerConfig {
   leaseMs?: number;
   syncIntervalMs?: number;
   commandTimeoutMs?: number;
+  /** The client's `affinity` option (absent: the default). */
+  affinity?: { ttlMs?: number } | false;
+  /** `false`: a Redis coordination without rememberHomes/findHome (breakers shared, ids not). */
+  shareHomes?: boolean;
 }
 
 /** Parent -> worker. */
 export interface WorkerRequest {
   id: number;
-  cmd: 'trip' | 'trip-timeout' | 'trip-long-wait' | 'recover' | 'call' | 'status' | 'load' | 'stats' | 'shouldProbe' | 'close';
+  cmd:
+    | 'trip'
+    | 'trip-timeout'
+    | 'trip-long-wait'
+    | 'recover'
+    | 'call'
+    | 'create-response'
+    | 'continue-response'
+    | 'status'
+    | 'load'
+    | 'stats'
+    | 'shouldProbe'
+    | 'close';
   arg?: unknown;
 }
 
@@ -82,6 +98,11 @@ coordination.shouldProbe = async () => {
   return answer;
 };
 
+// Without the two optional methods the client keeps ids to itself: the control group of homes.test.ts.
+if (config.shareHomes === false) {
+  Object.assign(coordination, { rememberHomes: undefined, findHome: undefined });
+}
+
 function options() {
   return {
     namespace: config.namespace,
@@ -99,6 +120,7 @@ const client = new ResilientOpenAI({
   healthCheck: config.healthIntervalMs === null ? false : { intervalMs: config.healthIntervalMs, timeoutMs: 10_000 },
   retry: { initialDelayMs: 1, maxDelayMs: 5 },
   coordination,
+  ...(config.affinity !== undefined && { affinity: config.affinity }),
 });
 
 let lastBreaker: { endpoint: string; state: string; at: number } | undefined;
@@ -172,6 +194,26 @@ async function handle(request: WorkerRequest): Promise<unknown> {
     case 'call': {
       const completion = await client.chat.completions.create(chat);
       return completion.choices[0]?.message.content;
+    }
+    case 'create-response': {
+      // A new conversation (stored where it is served); its id and text.
+      const response = await client.responses.create({ model: 'gpt-test', input: typeof request.arg === 'string' ? request.arg : 'hello' });
+      return { id: response.id, text: response.output_text };
+    }
+    case 'continue-response': {
+      // A follow-up naming a stored response: its id and text, or the upstream's error (a 404
+      // from an upstream that does not have that response) as data.
+      try {
+        const response = await client.responses.create({
+          model: 'gpt-test',
+          input: 'and then?',
+          previous_response_id: request.arg as string,
+        });
+        return { id: response.id, text: response.output_text };
+      } catch (error) {
+        const e = error as { status?: unknown; code?: unknown };
+        return { error: { status: e.status ?? null, code: e.code ?? null, message: String(error) } };
+      }
     }
     case 'status':
       return client.getStatus();

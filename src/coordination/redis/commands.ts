@@ -3,7 +3,7 @@ import type { RedisConnection } from './client-adapter.js';
 import { describe } from './codec.js';
 
 /** Commands of ours still unanswered (a frozen server) beyond which we stop sending more. */
-const MAX_OUTSTANDING = 64;
+export const MAX_OUTSTANDING = 64;
 
 class RedisTimeoutError extends Error {
   constructor(ms: number) {

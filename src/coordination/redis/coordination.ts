@@ -3,6 +3,7 @@ import type { CoordinatedEndpoint, Coordination, CoordinationStatus, LocalChange
 import { adaptClient, type RedisConnection, type Subscription } from './client-adapter.js';
 import { describe, parseChange, text, type SharedChange } from './codec.js';
 import { RedisCommands } from './commands.js';
+import { SharedHomes } from './homes.js';
 import { ProbeLease } from './lease.js';
 import { redisSettings, type RedisCoordinationOptions } from './options.js';
 import { PUBLISH_SCRIPT } from './scripts.js';
@@ -20,13 +21,15 @@ interface Pending {
 /**
  * Breaker changes shared through Redis: each change is stored under its endpoint's key (with a
  * server-clock epoch, by a script) and published on the namespace's channel; a periodic re-read
- * repairs what pub/sub lost and sends what could not be stored while Redis was away.
+ * repairs what pub/sub lost and sends what could not be stored while Redis was away. Also which
+ * endpoint created each stored id (homes.ts), for the calls of other processes that name it.
  */
 export class RedisCoordination implements Coordination {
   readonly backend = 'redis';
   readonly instanceId: string;
   readonly #commands: RedisCommands;
   readonly #lease: ProbeLease;
+  readonly #homes: SharedHomes;
   readonly #connection: RedisConnection;
   readonly #ns: string;
   readonly #syncMs: number;
@@ -58,6 +61,7 @@ export class RedisCoordination implements Coordination {
     this.#ttlMs = settings.stateTtlMs;
     this.#commands = new RedisCommands(connection, settings.commandTimeoutMs);
     this.#lease = new ProbeLease(this.#commands, this.#leaseKey, this.instanceId, settings.leaseMs);
+    this.#homes = new SharedHomes(this.#commands, this.#ns);
   }
 
   get #leaseKey(): string {
@@ -103,6 +107,24 @@ export class RedisCoordination implements Coordination {
     } catch (error) {
       log('coordination: publish failed (%s)', describe(error));
     }
+  }
+
+  rememberHomes(ids: readonly string[], endpoint: string, ttlMs: number): void {
+    try {
+      // The endpoint's coordinated id, never its URL or key: the same in every process.
+      const id = this.#ids.get(endpoint);
+      // Not while Redis is known down: a frozen connection would only pile up unanswered SETs.
+      if (this.#closed || !this.#started || id === undefined || !this.#active()) return;
+      this.#homes.remember(ids, id, ttlMs);
+    } catch (error) {
+      log('coordination: sharing ids failed (%s)', describe(error));
+    }
+  }
+
+  findHome(ids: readonly string[]): Promise<{ id: string; endpoint: string } | undefined> {
+    // Redis known down (or not reached yet): no lookup, so that no call waits for a timeout.
+    if (!this.#started || !this.#active()) return Promise.resolve(undefined);
+    return this.#homes.find(ids, (id) => this.#names.get(id));
   }
 
   shouldProbe(): Promise<boolean> {

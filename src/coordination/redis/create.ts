@@ -19,8 +19,11 @@ export type { RedisCoordinationOptions } from './options.js';
  *
  * When a breaker opens or closes in one process, every other process follows within
  * milliseconds (pub/sub), or within `syncIntervalMs` when a message was lost. One process at a
- * time holds the probe lease and runs the health probe. Redis trouble never fails a call: every
- * command is bounded by `commandTimeoutMs`, and while Redis is away each process decides alone.
+ * time holds the probe lease and runs the health probe. Which endpoint created each stored id (a
+ * response, a file, ...) is shared too, for the client's `affinity.ttlMs`: a conversation one
+ * process started on the fallback continues there from any other. Redis trouble never fails a
+ * call: every command is bounded by `commandTimeoutMs`, and while Redis is away each process
+ * decides alone.
  *
  * @throws TypeError when `client` is neither a node-redis nor an ioredis client, or an option is invalid.
  */
