@@ -32,7 +32,7 @@ if (cluster.isPrimary) {
   const client = new ResilientOpenAI({
     coordination: createRedisCoordination({ client: redis, namespace: 'cluster-example', instanceId: `pid-${process.pid}` }),
     healthCheck: { intervalMs: 30_000 },
-  });
+  }).start(); // follow the cluster from boot, not from the first call
   client.on('remote', ({ endpoint, state, instanceId }) => console.log(`[${process.pid}] ${endpoint} ${state} (seen by ${instanceId})`));
 
   const app = createApp(client, { checkToken: process.env.STATUS_CHECK_TOKEN || undefined });

@@ -7,7 +7,7 @@ import { mergeHeaders } from './call/headers.js';
 import type { RequestDefaults } from './call/types.js';
 import type { EventName, ResilientEvents } from './observe/events.js';
 import type { ResilientOptions } from './options/types.js';
-import { createShared, type Shared } from './setup/shared.js';
+import { createShared, startShared, type Shared } from './setup/shared.js';
 import { snapshot, type ResilientStatus } from './status.js';
 
 interface Derivation {
@@ -59,6 +59,7 @@ export class ResilientOpenAI extends OpenAI {
   // Every generated method, helper and next-page request funnels into these two methods.
   /** The SDK's request entry point, with retries and failover across endpoints. */
   override request<Rsp>(options: RequestInput, _remainingRetries: number | null = null): APIPromise<Rsp> {
+    if (!this.#shared.started) startShared(this.#shared);
     return new APIPromise<Rsp>(this, execute(this.#shared.core, this.maxRetries, options, this.#defaults));
   }
 
@@ -67,6 +68,7 @@ export class ResilientOpenAI extends OpenAI {
   // through `getAPIList()` and the resources, which is how the SDK itself calls this.
   /** The SDK's paginated request entry point, with retries and failover across endpoints. */
   override requestAPIList(Page: new (...args: any[]) => AbstractPage<unknown>, options: RequestInput): any {
+    if (!this.#shared.started) startShared(this.#shared);
     return new PagePromise(this, execute(this.#shared.core, this.maxRetries, options, this.#defaults, true), Page);
   }
 
@@ -125,8 +127,19 @@ export class ResilientOpenAI extends OpenAI {
 
   /** A JSON-ready snapshot of the endpoints and the health checks. Contains no secret. */
   getStatus(): ResilientStatus {
-    const { core, health, closing, coordination } = this.#shared;
-    return snapshot(core.router, health, closing !== undefined, coordination.status(), core.homes.status());
+    const { core, health, closing, coordination, timer } = this.#shared;
+    return snapshot(core.router, health, timer && !closing, closing !== undefined, coordination.status(), core.homes.status());
+  }
+
+  /**
+   * Starts the background work now: the health timer and the coordination (Redis subscriptions
+   * and re-reads). The first request or `checkPrimary()` starts them otherwise; nothing starts at
+   * construction, so a client can be built at module scope on any runtime. Call it at boot when a
+   * process should follow the cluster before its first call. Idempotent; does nothing after `close()`.
+   */
+  start(): this {
+    startShared(this.#shared);
+    return this;
   }
 
   /**
@@ -134,6 +147,7 @@ export class ResilientOpenAI extends OpenAI {
    * Resolves `true`/`false`, never rejects. Concurrent calls share one probe.
    */
   checkPrimary(): Promise<boolean> {
+    startShared(this.#shared);
     return this.#shared.health.check();
   }
 

@@ -56,7 +56,7 @@ export interface ResilientStatus {
   lastCheckError: string | null;
   /** Whether the health timer runs, and its interval. */
   healthCheck: {
-    /** Whether the timer runs (false after `close()` or with `healthCheck: false`). */
+    /** Whether the timer runs, or starts with the first request (false after `close()` or with `healthCheck: false`). */
     enabled: boolean;
     /** Time between probes. */
     intervalMs: number;
@@ -76,6 +76,8 @@ const iso = (ms: number | null) => (ms === null || ms === 0 ? null : new Date(ms
 export function snapshot(
   router: Router,
   health: HealthMonitor,
+  /** The timer is wanted and not closed: it runs, or starts with the first request. */
+  healthTimer: boolean,
   closed: boolean,
   coordination: CoordinationStatus,
   affinity: AffinityStatus,
@@ -91,7 +93,7 @@ export function snapshot(
     lastCheckOk: health.lastOk,
     lastCheckStatus: health.lastStatus,
     lastCheckError: health.lastError,
-    healthCheck: { enabled: health.running, intervalMs: health.config.intervalMs },
+    healthCheck: { enabled: healthTimer, intervalMs: health.config.intervalMs },
     endpoints: router.endpoints.map((e) => ({
       name: e.name,
       baseURL: e.url,

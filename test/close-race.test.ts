@@ -43,7 +43,7 @@ async function tickAwaitingCoordination(timeoutMs = 5000) {
       }
     },
   };
-  const client = track(clientFor(primary, { fallback: fallbackOn(fallback), healthCheck, coordination }));
+  const client = track(clientFor(primary, { fallback: fallbackOn(fallback), healthCheck, coordination })).start();
   const events = record(client);
   vi.advanceTimersByTime(1000);
   expect(asked).toBe(1); // the tick now awaits shouldProbe()

@@ -38,7 +38,7 @@ async function withTimer(intervalMs?: number) {
   vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
   const { coordination, ticks } = countingTicks();
   const healthCheck = intervalMs === undefined ? { timeoutMs: 500 } : { intervalMs, timeoutMs: 500 };
-  const client = track(clientFor(primary, { fallback: fallbackOn(fallback), healthCheck, coordination }));
+  const client = track(clientFor(primary, { fallback: fallbackOn(fallback), healthCheck, coordination })).start();
   return { primary, fallback, client, events: record(client), ticks };
 }
 
@@ -144,6 +144,7 @@ describe('health timer', () => {
     expect(vi.getTimerCount()).toBe(0);
     // The same setup with a health check has its timer, and it probes.
     const on = await setup({ healthCheck: { intervalMs: 1000 } });
+    on.client.start();
     expect(vi.getTimerCount()).toBe(1);
     const checked = nextEvent(on.client, 'healthcheck');
     vi.advanceTimersByTime(1000);

@@ -95,6 +95,12 @@ export interface HealthCheckOptions {
 
 /** Options of `new ResilientOpenAI()`: OpenAI's own `ClientOptions` (for the primary) plus these. */
 export interface ResilientOptions extends ClientOptions {
+  /**
+   * A ready client as the primary (an `AzureOpenAI`, say), used as it is; its name comes from
+   * `name`. The primary's connection options (`baseURL`, `apiKey`, ...) belong to it: next to
+   * `client` they are a TypeError. `maxRetries` still sets the attempts per call.
+   */
+  client?: OpenAI | undefined;
   /** Name of the primary in events and status. @default 'primary' */
   name?: string | undefined;
   /** Where traffic goes when the primary fails; tried in order. @default official API, key from `OPENAI_API_KEY` */

@@ -19,6 +19,7 @@ const OWN_KEYS = [
   'affinity',
   'models',
   'coordination',
+  'client',
 ] as const;
 /** The SDK's default `timeout`: an instance with it has no timeout of its own. */
 const SDK_DEFAULT_TIMEOUT = 600_000;
@@ -39,8 +40,9 @@ function isClient(value: unknown): value is OpenAI {
 export function primaryClientOptions(options: ResilientOptions): ClientOptions {
   const primaryOptions: ClientOptions = { ...options };
   for (const key of OWN_KEYS) delete (primaryOptions as Record<string, unknown>)[key];
+  if (options.client !== undefined) return facadeOptions(options.client, primaryOptions);
   let proxyFromEnv = false;
-  if (primaryOptions.baseURL === undefined && !primaryOptions.provider) {
+  if (primaryOptions.baseURL === undefined && !primaryOptions.provider && !hasResidency(primaryOptions)) {
     const fromEnv = env('OPENAI_BASE_URL_PRO');
     if (fromEnv) {
       checkURL('OPENAI_BASE_URL_PRO', fromEnv);
@@ -65,6 +67,34 @@ export function primaryClientOptions(options: ResilientOptions): ClientOptions {
   return primaryOptions;
 }
 
+/** openai 7's `dataResidency` picks the base URL itself: a `baseURL` next to it is an error. */
+function hasResidency(options: ClientOptions): boolean {
+  return (options as { dataResidency?: unknown }).dataResidency != null;
+}
+
+/**
+ * With a ready client as the primary, `ResilientOpenAI` itself (an `OpenAI`, which sends nothing)
+ * mirrors that client's URL and key. Connection options next to `client` would be silently
+ * ignored, so they are an error; only `maxRetries` (attempts per call) belongs to us.
+ */
+function facadeOptions(client: unknown, rest: ClientOptions): ClientOptions {
+  if (!isClient(client)) fail('client', 'an OpenAI or AzureOpenAI instance', client);
+  for (const [key, value] of Object.entries(rest)) {
+    if (key === 'maxRetries' || value === undefined) continue;
+    throw new TypeError(
+      `resilient-openai: \`client\` and \`${key}\` cannot be combined: the primary is the client you pass, so set \`${key}\` on that client`,
+    );
+  }
+  checkNumber('maxRetries', rest.maxRetries, 0, 99);
+  return {
+    apiKey: typeof client.apiKey === 'string' && client.apiKey ? client.apiKey : 'resilient-openai:unused',
+    baseURL: client.baseURL,
+    maxRetries: rest.maxRetries ?? client.maxRetries,
+    // The client given was allowed to exist here, so its mirror is too (it sends nothing).
+    dangerouslyAllowBrowser: true,
+  };
+}
+
 /**
  * The endpoints in failover order; `secrets` collects every credential they hold, and learns
  * those the clients we build send later (see setup/secrets.ts).
@@ -72,10 +102,17 @@ export function primaryClientOptions(options: ResilientOptions): ClientOptions {
 export function endpointSpecs(options: ResilientOptions, primaryOptions: ClientOptions, secrets: SecretSet): EndpointSpec[] {
   const primaryName = options.name ?? 'primary';
   if (typeof primaryName !== 'string' || !primaryName) fail('name', 'a non-empty string', primaryName);
+  const given = options.client;
+  if (given) collectClientSecrets(given, secrets);
   const endpoints: EndpointSpec[] = [
-    { name: primaryName, client: built(primaryOptions, secrets), models: options.models, timeout: options.timeout },
+    given ?
+      { name: primaryName, client: given, models: options.models, timeout: ownTimeout(given) }
+    : { name: primaryName, client: built(primaryOptions, secrets), models: options.models, timeout: options.timeout },
   ];
-  const fallbackKey = env('OPENAI_API_KEY') ?? primaryOptions.apiKey;
+  // A given client's key (an Azure key, say) never goes to the official API by default.
+  const fallbackKey = env('OPENAI_API_KEY') ?? (given ? undefined : primaryOptions.apiKey);
+  // In a browser, fallbacks built from options are allowed where the primary was.
+  const browser = options.dangerouslyAllowBrowser === true;
   const fallbacks: readonly FallbackInput[] =
     options.fallback === undefined ? [{}]
     : Array.isArray(options.fallback) ? options.fallback
@@ -83,7 +120,7 @@ export function endpointSpecs(options: ResilientOptions, primaryOptions: ClientO
   fallbacks.forEach((entry, i) => {
     const option = Array.isArray(options.fallback) ? `fallback[${i}]` : 'fallback';
     const defaultName = i === 0 ? 'fallback' : `fallback-${i + 1}`;
-    const spec = toEndpoint(entry, option, defaultName, fallbackKey, secrets);
+    const spec = toEndpoint(entry, option, defaultName, fallbackKey, secrets, browser);
     if (endpoints.some((e) => e.name === spec.name)) fail(`${option}.name`, 'a name no other endpoint has', spec.name);
     endpoints.push(spec);
   });
@@ -96,8 +133,8 @@ function toEndpoint(
   defaultName: string,
   fallbackKey: ClientOptions['apiKey'],
   secrets: SecretSet,
+  browser: boolean,
 ): EndpointSpec {
-  const ownTimeout = (client: OpenAI) => (client.timeout === SDK_DEFAULT_TIMEOUT ? undefined : client.timeout);
   if (isClient(entry)) {
     collectClientSecrets(entry, secrets);
     return { name: defaultName, client: entry, timeout: ownTimeout(entry) };
@@ -117,9 +154,15 @@ function toEndpoint(
   checkNumber(`${option}.timeout`, clientOptions.timeout, 1);
   checkModels(`${option}.models`, models);
   const resolved: ClientOptions = { ...clientOptions };
-  if (resolved.baseURL === undefined && !resolved.provider) resolved.baseURL = OFFICIAL_BASE_URL;
+  if (resolved.baseURL === undefined && !resolved.provider && !hasResidency(resolved)) resolved.baseURL = OFFICIAL_BASE_URL;
+  if (browser && resolved.dangerouslyAllowBrowser === undefined) resolved.dangerouslyAllowBrowser = true;
   if (resolved.apiKey === undefined && !resolved.provider && !resolved.adminAPIKey) resolved.apiKey = fallbackKey;
   return { name, client: built(resolved, secrets), models, timeout: clientOptions.timeout };
+}
+
+/** An instance's own `timeout`, unless it is the SDK's 10-minute default (then it has none). */
+function ownTimeout(client: OpenAI): number | undefined {
+  return client.timeout === SDK_DEFAULT_TIMEOUT ? undefined : client.timeout;
 }
 
 /** An inner client of ours: it learns what it sends, and what it holds is known from the start. */

@@ -1,7 +1,6 @@
 import type { ClientOptions } from 'openai';
 import { FAILOVER_HEADER } from '../call/failover-override.js';
 import { mergeHeaders } from '../call/headers.js';
-import { randomUUID } from 'node:crypto';
 import { localCoordination } from '../coordination/local.js';
 import { SecretSet } from '../observe/redact.js';
 import type { Coordination } from '../options/contracts.js';
@@ -70,7 +69,7 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
   const affinity = normalizeAffinity(options.affinity ?? (shared ? false : undefined));
   checkModels('models', options.models);
   checkNoFailoverHeader('defaultHeaders', options.defaultHeaders);
-  const coordination = options.coordination ?? localCoordination(randomUUID().slice(0, 8));
+  const coordination = options.coordination ?? localCoordination();
   validateCoordination(coordination);
 
   const primaryOptions = primaryClientOptions(options);

@@ -1,5 +1,4 @@
 import type { ClientOptions } from 'openai';
-import { createHash } from 'node:crypto';
 import type { Core } from '../call/types.js';
 import type { Coordination } from '../options/contracts.js';
 import { HealthMonitor } from '../health/health-monitor.js';
@@ -9,6 +8,7 @@ import { Homes } from '../affinity/homes.js';
 import { HomeStore } from '../affinity/store.js';
 import { Router } from '../routing/router.js';
 import { normalizeOptions } from './normalize.js';
+import { sha256Hex } from './sha256.js';
 
 /** State shared by a client and every client derived from it with `withOptions()`. */
 export interface Shared {
@@ -17,11 +17,15 @@ export interface Shared {
   coordination: Coordination;
   /** Set by the first `close()`: the coordination shutting down. */
   closing?: Promise<void>;
+  /** Starts the health timer and the coordination, once (see {@link startShared}). */
+  started: boolean;
+  /** Whether the health timer is wanted (`healthCheck` is not `false`). */
+  timer: boolean;
 }
 
 /** The same endpoint has the same id in every process; the id carries no secret (URL redacted). */
 function endpointId(name: string, redactedURL: string): string {
-  return createHash('sha256').update(`${name}\n${redactedURL}`).digest('hex').slice(0, 16);
+  return sha256Hex(`${name}\n${redactedURL}`).slice(0, 16);
 }
 
 /**
@@ -34,10 +38,6 @@ export function createShared(options: ResilientOptions | undefined): { clientOpt
   const emitter = new SafeEmitter();
   const { coordination, secrets, affinity } = normalized;
   const router = new Router(normalized.endpoints, normalized.breaker, emitter, secrets, coordination);
-  coordination.start(
-    router.endpoints.map((e) => ({ name: e.name, id: endpointId(e.name, e.url) })),
-    (change) => router.applyRemote(change),
-  );
   const core: Core = {
     router,
     emitter,
@@ -49,6 +49,23 @@ export function createShared(options: ResilientOptions | undefined): { clientOpt
     homes: new Homes(affinity ? new HomeStore(affinity.maxIds, affinity.ttlMs) : undefined, router, coordination),
   };
   const health = new HealthMonitor(router, emitter, secrets, normalized.healthCheck, coordination, normalized.rateLimits);
-  if (normalized.healthCheck.timer) health.start();
-  return { clientOptions: normalized.primaryOptions, shared: { core, health, coordination } };
+  const shared = { core, health, coordination, started: false, timer: normalized.healthCheck.timer };
+  return { clientOptions: normalized.primaryOptions, shared };
+}
+
+/**
+ * Starts what runs in the background: the coordination (connections, re-reads) and the health
+ * timer. Not at construction: a client built at module scope must do no I/O and set no timer
+ * (Cloudflare Workers forbid both there, and a timer set there never fires in a later request).
+ * The first request or `checkPrimary()` starts them; after `close()`, nothing starts.
+ */
+export function startShared(shared: Shared): void {
+  if (shared.started || shared.closing) return;
+  shared.started = true;
+  const { router } = shared.core;
+  shared.coordination.start(
+    router.endpoints.map((e) => ({ name: e.name, id: endpointId(e.name, e.url) })),
+    (change) => router.applyRemote(change),
+  );
+  if (shared.timer) shared.health.start();
 }

@@ -211,7 +211,7 @@ describe('createRedisCoordination', { timeout: TEST_MS }, () => {
       fallback: { apiKey: 'sk-redis-unit-fallback-SECRET-0123456789', baseURL: fallback.url },
       healthCheck: false,
       coordination,
-    });
+    }).start();
     cleanups.push(() => client.close());
     await waitFor(() => isActive(coordination), PATIENCE_MS, 'active');
     server.freeze();

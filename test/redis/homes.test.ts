@@ -208,7 +208,7 @@ describe('in one process', () => {
       retry: { initialDelayMs: 1, maxDelayMs: 5 },
       affinity: { ttlMs: TTL_MS },
       coordination,
-    });
+    }).start();
     cleanups.push(() => client[Symbol.asyncDispose]());
     return { client, coordination, sent: redis.sent };
   }

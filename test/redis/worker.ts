@@ -122,6 +122,8 @@ const client = new ResilientOpenAI({
   coordination,
   ...(config.affinity !== undefined && { affinity: config.affinity }),
 });
+// A pod follows the cluster from boot, before its first call.
+client.start();
 
 let lastBreaker: { endpoint: string; state: string; at: number } | undefined;
 client.on('remote', (e) => emit('remote', e));

@@ -5,6 +5,7 @@ import { describe, parseChange, text, type SharedChange } from './codec.js';
 import { RedisCommands } from './commands.js';
 import { SharedHomes } from './homes.js';
 import { ProbeLease } from './lease.js';
+import { randomInstanceId } from '../instance-id.js';
 import { redisSettings, type RedisCoordinationOptions } from './options.js';
 import { PUBLISH_SCRIPT } from './scripts.js';
 
@@ -26,7 +27,7 @@ interface Pending {
  */
 export class RedisCoordination implements Coordination {
   readonly backend = 'redis';
-  readonly instanceId: string;
+  #instanceId: string | undefined;
   readonly #commands: RedisCommands;
   readonly #lease: ProbeLease;
   readonly #homes: SharedHomes;
@@ -54,14 +55,19 @@ export class RedisCoordination implements Coordination {
   constructor(options: RedisCoordinationOptions) {
     const connection = adaptClient(options.client);
     const settings = redisSettings(options);
-    this.instanceId = settings.instanceId;
+    this.#instanceId = settings.instanceId;
     this.#connection = connection;
     this.#ns = settings.namespace;
     this.#syncMs = settings.syncIntervalMs;
     this.#ttlMs = settings.stateTtlMs;
     this.#commands = new RedisCommands(connection, settings.commandTimeoutMs);
-    this.#lease = new ProbeLease(this.#commands, this.#leaseKey, this.instanceId, settings.leaseMs);
+    this.#lease = new ProbeLease(this.#commands, this.#leaseKey, () => this.instanceId, settings.leaseMs);
     this.#homes = new SharedHomes(this.#commands, this.#ns);
+  }
+
+  /** Random unless configured, drawn at first use: a client built at module scope draws nothing. */
+  get instanceId(): string {
+    return (this.#instanceId ??= randomInstanceId());
   }
 
   get #leaseKey(): string {

@@ -18,7 +18,8 @@ export class ProbeLease {
   constructor(
     private readonly commands: RedisCommands,
     private readonly key: string,
-    private readonly instanceId: string,
+    /** Read when needed: the id is drawn at first use. */
+    private readonly owner: () => string,
     private readonly leaseMs: number,
   ) {}
 
@@ -30,7 +31,7 @@ export class ProbeLease {
       this.#timer.unref?.();
     }
     try {
-      return (await this.#take()) === this.instanceId;
+      return (await this.#take()) === this.owner();
     } catch {
       // Redis cannot tell: probe locally.
       return true;
@@ -46,14 +47,14 @@ export class ProbeLease {
   async release(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    if (this.#candidate) await this.commands.send(['EVAL', RELEASE_SCRIPT, '1', this.key, this.instanceId]).catch(() => {});
-    if (this.holder === this.instanceId) this.holder = null;
+    if (this.#candidate) await this.commands.send(['EVAL', RELEASE_SCRIPT, '1', this.key, this.owner()]).catch(() => {});
+    if (this.holder === this.owner()) this.holder = null;
   }
 
   /** Takes or renews the lease; resolves the holder. One attempt at a time. */
   #take(): Promise<string | null> {
     this.#taking ??= this.commands
-      .send(['EVAL', LEASE_SCRIPT, '1', this.key, this.instanceId, String(this.leaseMs)])
+      .send(['EVAL', LEASE_SCRIPT, '1', this.key, this.owner(), String(this.leaseMs)])
       .then((reply) => {
         const holder = text(reply);
         if (holder !== this.holder) log('coordination: probe lease held by %s', holder ?? 'nobody');

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { RedisClientLike } from './client-adapter.js';
 
 /** Options of {@link createRedisCoordination}. */
@@ -40,7 +39,8 @@ const defaults = { namespace: 'resilient-openai', commandTimeoutMs: 250, syncInt
 /** The options with every default filled in, checked. */
 export interface RedisSettings {
   namespace: string;
-  instanceId: string;
+  /** Undefined: drawn at first use. */
+  instanceId: string | undefined;
   commandTimeoutMs: number;
   syncIntervalMs: number;
   leaseMs: number;
@@ -70,7 +70,7 @@ function checkText(name: string, value: unknown): string | undefined {
 export function redisSettings(options: RedisCoordinationOptions): RedisSettings {
   return {
     namespace: checkText('namespace', options.namespace) ?? defaults.namespace,
-    instanceId: checkText('instanceId', options.instanceId) ?? randomUUID().slice(0, 8),
+    instanceId: checkText('instanceId', options.instanceId),
     commandTimeoutMs: checkMs('commandTimeoutMs', options.commandTimeoutMs, 1) ?? defaults.commandTimeoutMs,
     syncIntervalMs: checkMs('syncIntervalMs', options.syncIntervalMs, 10) ?? defaults.syncIntervalMs,
     leaseMs: checkMs('leaseMs', options.leaseMs, 30) ?? defaults.leaseMs,
