@@ -2,7 +2,7 @@ import { OpenAI, type ClientOptions } from 'openai';
 import { OFFICIAL_BASE_URL } from '../options/defaults.js';
 import type { FallbackInput, FallbackOptions, ModelMap, ResilientOptions } from '../options/types.js';
 import { checkModels, checkNumber, checkURL, fail } from '../options/validate.js';
-import type { SecretSet } from '../observe/redact.js';
+import { redactURL, type SecretSet } from '../observe/redact.js';
 import type { EndpointSpec } from '../routing/router.js';
 import { collectClientSecrets, learningOptions } from './secrets.js';
 
@@ -50,10 +50,7 @@ export function primaryClientOptions(options: ResilientOptions): ClientOptions {
       proxyFromEnv = true;
     }
   }
-  const usesOtherAuth = Boolean(
-    primaryOptions.provider || primaryOptions.adminAPIKey || (primaryOptions as { workloadIdentity?: unknown }).workloadIdentity,
-  );
-  if (primaryOptions.apiKey === undefined && !usesOtherAuth) {
+  if (primaryOptions.apiKey === undefined && !hasOwnAuth(primaryOptions)) {
     // The official key never goes to a proxy that only the environment named.
     primaryOptions.apiKey = env('OPENAI_API_KEY_PRO') ?? (proxyFromEnv ? undefined : env('OPENAI_API_KEY'));
     if (!primaryOptions.apiKey) {
@@ -64,12 +61,45 @@ export function primaryClientOptions(options: ResilientOptions): ClientOptions {
       );
     }
   }
+  withoutAmbientKey(primaryOptions);
   return primaryOptions;
 }
 
 /** openai 7's `dataResidency` picks the base URL itself: a `baseURL` next to it is an error. */
 function hasResidency(options: ClientOptions): boolean {
   return (options as { dataResidency?: unknown }).dataResidency != null;
+}
+
+/** Options (openai 7) that may not live next to some of ours; `ClientOptions` of openai 6 has none of them. */
+interface LaterOptions {
+  workloadIdentity?: { type?: unknown; provider?: unknown } | null;
+  credential?: unknown;
+}
+
+/**
+ * openai 7's X.509 auth: a `credential` from `fromX509()`, or an X.509 `workloadIdentity`. It
+ * takes no key, no custom fetch, and only the SDK's own mTLS origin as its default base URL.
+ */
+function isX509(options: ClientOptions): boolean {
+  const { workloadIdentity, credential } = options as LaterOptions;
+  return credential != null || (workloadIdentity?.type === 'x509' && workloadIdentity.provider === undefined);
+}
+
+/**
+ * Auth other than an API key: a key added next to it is an SDK error (`apiKey` and
+ * `workloadIdentity`, or `credential`, are mutually exclusive; a `provider` owns the auth).
+ */
+function hasOwnAuth(options: ClientOptions): boolean {
+  const { workloadIdentity, credential } = options as LaterOptions;
+  return Boolean(options.provider || options.adminAPIKey || workloadIdentity || credential);
+}
+
+/**
+ * A workload identity takes no key, but the SDK reads OPENAI_API_KEY for a missing one (here the
+ * fallback's key, by our convention) and then refuses the pair: `null` keeps the environment out.
+ */
+function withoutAmbientKey(options: ClientOptions): void {
+  if (options.apiKey === undefined && (options as LaterOptions).workloadIdentity) options.apiKey = null;
 }
 
 /**
@@ -109,10 +139,15 @@ export function endpointSpecs(options: ResilientOptions, primaryOptions: ClientO
       { name: primaryName, client: given, models: options.models, timeout: ownTimeout(given) }
     : { name: primaryName, client: built(primaryOptions, secrets), models: options.models, timeout: options.timeout },
   ];
-  // A given client's key (an Azure key, say) never goes to the official API by default.
-  const fallbackKey = env('OPENAI_API_KEY') ?? (given ? undefined : primaryOptions.apiKey);
-  // In a browser, fallbacks built from options are allowed where the primary was.
-  const browser = options.dangerouslyAllowBrowser === true;
+  const context: FallbackContext = {
+    // A given client's key (an Azure key, say) never goes to the official API by default.
+    fallbackKey: env('OPENAI_API_KEY') ?? (given ? undefined : primaryOptions.apiKey),
+    // In a browser, fallbacks built from options are allowed where the primary was.
+    browser: options.dangerouslyAllowBrowser === true,
+    givenPrimary: given !== undefined,
+    defaultFallback: options.fallback === undefined,
+    secrets,
+  };
   const fallbacks: readonly FallbackInput[] =
     options.fallback === undefined ? [{}]
     : Array.isArray(options.fallback) ? options.fallback
@@ -120,21 +155,27 @@ export function endpointSpecs(options: ResilientOptions, primaryOptions: ClientO
   fallbacks.forEach((entry, i) => {
     const option = Array.isArray(options.fallback) ? `fallback[${i}]` : 'fallback';
     const defaultName = i === 0 ? 'fallback' : `fallback-${i + 1}`;
-    const spec = toEndpoint(entry, option, defaultName, fallbackKey, secrets, browser);
+    const spec = toEndpoint(entry, option, defaultName, context);
     if (endpoints.some((e) => e.name === spec.name)) fail(`${option}.name`, 'a name no other endpoint has', spec.name);
     endpoints.push(spec);
   });
   return endpoints;
 }
 
-function toEndpoint(
-  entry: unknown,
-  option: string,
-  defaultName: string,
-  fallbackKey: ClientOptions['apiKey'],
-  secrets: SecretSet,
-  browser: boolean,
-): EndpointSpec {
+/** What every fallback is built with. */
+interface FallbackContext {
+  /** The key of a fallback given as options without one. */
+  fallbackKey: ClientOptions['apiKey'];
+  browser: boolean;
+  /** The primary is a ready client (`client`): its key is nobody else's. */
+  givenPrimary: boolean;
+  /** No `fallback` was given: the one fallback is the official API. */
+  defaultFallback: boolean;
+  secrets: SecretSet;
+}
+
+function toEndpoint(entry: unknown, option: string, defaultName: string, context: FallbackContext): EndpointSpec {
+  const { fallbackKey, browser, secrets } = context;
   if (isClient(entry)) {
     collectClientSecrets(entry, secrets);
     return { name: defaultName, client: entry, timeout: ownTimeout(entry) };
@@ -154,10 +195,29 @@ function toEndpoint(
   checkNumber(`${option}.timeout`, clientOptions.timeout, 1);
   checkModels(`${option}.models`, models);
   const resolved: ClientOptions = { ...clientOptions };
-  if (resolved.baseURL === undefined && !resolved.provider && !hasResidency(resolved)) resolved.baseURL = OFFICIAL_BASE_URL;
+  if (resolved.baseURL === undefined && !resolved.provider && !hasResidency(resolved)) {
+    // Never OPENAI_BASE_URL (the primary's proxy, maybe): the official API, or for X.509 auth
+    // (null) the SDK's own mTLS origin, the only one it accepts.
+    resolved.baseURL = isX509(resolved) ? null : OFFICIAL_BASE_URL;
+  }
   if (browser && resolved.dangerouslyAllowBrowser === undefined) resolved.dangerouslyAllowBrowser = true;
-  if (resolved.apiKey === undefined && !resolved.provider && !resolved.adminAPIKey) resolved.apiKey = fallbackKey;
+  if (resolved.apiKey === undefined && !hasOwnAuth(resolved)) {
+    // Without a key the SDK's own error would not say which endpoint lacks one.
+    if (fallbackKey === undefined) throw missingFallbackKey(option, resolved.baseURL, context);
+    resolved.apiKey = fallbackKey;
+  }
+  withoutAmbientKey(resolved);
   return { name, client: built(resolved, secrets), models, timeout: clientOptions.timeout };
+}
+
+function missingFallbackKey(option: string, baseURL: string | null | undefined, context: FallbackContext): TypeError {
+  const where = baseURL ? redactURL(baseURL) : 'its SDK default URL';
+  const start =
+    context.defaultFallback ?
+      `no API key for the default fallback (${where}): set OPENAI_API_KEY, or pass \`fallback\` (\`fallback: []\` for none)`
+    : `no API key for \`${option}\` (${where}): pass its \`apiKey\`, or set OPENAI_API_KEY`;
+  const end = context.givenPrimary ? '. The key of `client` is never sent to another endpoint' : '';
+  return new TypeError(`resilient-openai: ${start}${end}`);
 }
 
 /** An instance's own `timeout`, unless it is the SDK's 10-minute default (then it has none). */
@@ -167,7 +227,14 @@ function ownTimeout(client: OpenAI): number | undefined {
 
 /** An inner client of ours: it learns what it sends, and what it holds is known from the start. */
 function built(options: ClientOptions, secrets: SecretSet): OpenAI {
-  const client = new OpenAI(learningOptions(options, secrets));
+  const learned = learningOptions(options, secrets);
+  // openai 7's X.509 auth refuses a custom fetch: as with an X.509 workloadIdentity (see
+  // learningOptions), a `credential` client keeps its own, and the token patterns catch what it sends.
+  if ((options as LaterOptions).credential != null) {
+    if (options.fetch === undefined) delete learned.fetch;
+    else learned.fetch = options.fetch;
+  }
+  const client = new OpenAI(learned);
   collectClientSecrets(client, secrets);
   return client;
 }
