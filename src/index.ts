@@ -1,6 +1,7 @@
 // The public API, and nothing else: every export below is documented and type-tested.
 export { ResilientOpenAI, ResilientOpenAI as default } from './client.js';
 export { getAttemptErrors, type AttemptFailure } from './call/attempt-records.js';
+export { getServedBy } from './call/served-by.js';
 export { withFailover, type FailoverOverride } from './call/failover-override.js';
 export { IncompleteStreamError, isIncompleteStreamError, StreamIdleTimeoutError } from './streams/errors.js';
 export { isStatefulRequest } from './routing/stateful.js';
@@ -12,6 +13,7 @@ export type {
   Coordination,
   CoordinatedEndpoint,
   CoordinationStatus,
+  FoundHome,
   EndpointHold,
   FailoverPolicy,
   LocalChange,
@@ -38,7 +40,10 @@ export type {
   RateLimitOptions,
   ResilientOptions,
   RetryOptions,
+  TelemetryOptions,
   TimeoutOptions,
+  TracerProviderLike,
+  MeterProviderLike,
 } from './options/types.js';
 export type {
   BreakerEvent,

@@ -1,6 +1,7 @@
 import pRetry from 'p-retry';
 import { APIConnectionTimeoutError, APIUserAbortError } from 'openai';
 import { log } from '../observe/log.js';
+import type { CallTrace } from '../observe/telemetry/call-trace.js';
 import { describeError } from '../observe/redact.js';
 import { markServedBy } from '../affinity/pages.js';
 import { holdEnd, isProviderFault, neverArrived, rateLimitVerdict, statusOf } from '../routing/classify.js';
@@ -12,6 +13,7 @@ import type { StreamWatch } from '../streams/guard-stream.js';
 import { recordAttempts, type AttemptFailure } from './attempt-records.js';
 import { Attempt } from './attempt.js';
 import { planCall, type CallPlan } from './plan.js';
+import { markServed } from './served-by.js';
 import { abortableSleep } from './signals.js';
 import type { Core, RequestDefaults, RequestOptions, ResponseProps } from './types.js';
 
@@ -33,9 +35,11 @@ export async function execute(
   list = false,
 ): Promise<ResponseProps> {
   const plan = planCall(core, clientMaxRetries, await options, defaults, list);
+  const { method, path, body } = plan.options;
+  const trace = core.telemetry.startCall({ method, path, body, callId: plan.requestLogID, stream: plan.isStream });
   const found = findHome(core, plan);
   // Awaited only when a shared store is asked: the common call takes no extra turn.
-  const call = new Call(core, plan, found instanceof Promise ? await found : found);
+  const call = new Call(core, plan, found instanceof Promise ? await found : found, trace);
   try {
     let failed: unknown;
     try {
@@ -56,6 +60,7 @@ export async function execute(
     });
   } catch (error) {
     recordAttempts(error, call.failures);
+    trace?.failed(error);
     throw error;
   }
 }
@@ -95,6 +100,7 @@ class Call {
     private readonly plan: CallPlan,
     /** Where every attempt goes: the endpoint that created the ids the call names. */
     private readonly home: Endpoint | undefined,
+    private readonly trace: CallTrace | undefined,
   ) {}
 
   /** Sends one attempt and returns what the SDK parses; a failed attempt throws its SDK error. */
@@ -107,23 +113,30 @@ class Call {
     const attempt = new Attempt(route.endpoint, plan, core.timeouts, remainingMs);
     this.#sent = attempt;
     const attemptNumber = this.failures.length + 1;
+    const span = this.trace?.attempt(route.endpoint, plan.options.method);
     try {
       const watch = plan.isStream ? this.#watch(route.endpoint, attempt.sentAt, attemptNumber) : undefined;
       const response = await attempt.send(watch);
+      markServed(response, route.endpoint.name);
+      span?.succeeded(response.status);
       if (watch) {
         // A stream is judged at its end (see #watch); its trial slot, if any, is free from now.
         watch.latencyMs = Date.now() - attempt.sentAt;
         core.router.release(route);
+        this.trace?.firstChunk();
       } else {
         core.router.success(route, attempt.sentAt, undefined, plan.requestLogID);
+        const json = plan.records || this.trace ? bufferedJSON(response) : undefined;
         // Before the caller can name them in its next call.
-        if (plan.records) core.homes.rememberAnswer(bufferedJSON(response), plan.records, route.endpoint);
+        if (plan.records) core.homes.rememberAnswer(json, plan.records, route.endpoint);
+        this.trace?.answered(json);
       }
       const retryOf = this.failures.length ? plan.requestLogID : undefined;
       const { requestLogID, startTime } = plan;
       const options = plan.list ? markServedBy(plan.options, route.endpoint.name) : plan.options;
       return { response, options, controller: attempt.controller, requestLogID, retryOfRequestLogID: retryOf, startTime };
     } catch (error) {
+      span?.failed(error);
       this.#oneShotBody ||= attempt.oneShotBody;
       this.failures.push({ endpoint: route.endpoint.name, error, callId: plan.requestLogID });
       throw error;
@@ -151,13 +164,17 @@ class Call {
     const route = { endpoint, trial: false };
     const callId = this.plan.requestLogID;
     const { records } = this.plan;
+    const { trace } = this;
     return {
+      ...(trace && { abandoned: () => trace.streamEnded() }),
       ...(records && { stored: (event: unknown) => homes.rememberStreamEvent(event, records, endpoint) }),
       whole() {
         // Latency is the time to the first output, set when the stream was handed out.
         router.success(route, sentAt, this.latencyMs, callId);
+        trace?.streamEnded();
       },
       broken: (error) => {
+        trace?.streamEnded(error);
         log('[%s] stream from %s broke after output (%s)', callId, endpoint.name, describeError(error, this.core.secrets));
         const switching = failover.shouldFailover({ error, attempt, endpoint: endpoint.name });
         router.failure(

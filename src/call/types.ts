@@ -5,6 +5,7 @@ import type { SafeEmitter } from '../observe/events.js';
 import type { SecretSet } from '../observe/redact.js';
 import type { NormalizedRateLimits, NormalizedTimeouts } from '../options/defaults.js';
 import type { Homes } from '../affinity/homes.js';
+import type { Telemetry } from '../observe/telemetry/telemetry.js';
 import type { Router } from '../routing/router.js';
 import type { FailoverPolicy, RetryPolicy } from '../options/contracts.js';
 
@@ -37,4 +38,6 @@ export interface Core {
   readonly rateLimits: NormalizedRateLimits;
   /** Where calls on stored ids go, and the ids answers create. */
   readonly homes: Homes;
+  /** Traces and metrics (OpenTelemetry), when an app registered providers. */
+  readonly telemetry: Telemetry;
 }

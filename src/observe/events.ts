@@ -136,7 +136,17 @@ export class SafeEmitter {
     if (guard) this.#inner.off(event, guard);
   }
 
+  /** The library's own observer (telemetry): hears every event, is not a listener, never throws out. */
+  observer: ((event: EventName, payload: unknown) => void) | undefined;
+
   emit<E extends EventName>(event: E, payload: Parameters<ResilientEvents[E]>[0]): void {
+    if (this.observer) {
+      try {
+        this.observer(event, payload);
+      } catch (error) {
+        reportListenerError(`${event} (telemetry)`, error);
+      }
+    }
     this.#inner.emit(event, payload);
   }
 

@@ -80,7 +80,15 @@ export interface Coordination {
    * Optional: the endpoint that created the first of `ids` another process remembered. Resolves
    * undefined when none is known or the backend cannot tell (down); never rejects for long.
    */
-  findHome?(ids: readonly string[]): Promise<{ id: string; endpoint: string } | undefined>;
+  findHome?(ids: readonly string[]): Promise<FoundHome | undefined>;
+}
+
+/** What {@link Coordination.findHome} found. */
+export interface FoundHome {
+  /** The id another process remembered. */
+  readonly id: string;
+  /** Name of the endpoint that created it. */
+  readonly endpoint: string;
 }
 
 /** An endpoint as the coordination knows it: a stable id that carries no secret. */

@@ -5,6 +5,7 @@ import type { Coordination } from './contracts.js';
 import type { FailoverPolicy, RetryPolicy } from './contracts.js';
 import { DEFAULTS, type BreakerConfig, type NormalizedAffinity, type NormalizedRateLimits, type NormalizedTimeouts } from './defaults.js';
 import type {
+  TelemetryOptions,
   AffinityOptions,
   BreakerOptions,
   FailoverOptions,
@@ -90,6 +91,17 @@ export function normalizeRateLimits(value: unknown): NormalizedRateLimits {
   checkNumber('rateLimits.longWaitMs', r.longWaitMs, 0, MAX_TIMER);
   checkNumber('rateLimits.quotaCooldownMs', r.quotaCooldownMs, 1000, MAX_TIMER);
   return { ...DEFAULTS.rateLimits, ...withoutUndefined(r) };
+}
+
+export function normalizeTelemetry(value: unknown): TelemetryOptions | false {
+  if (value === false) return false;
+  if (value !== undefined && (typeof value !== 'object' || value === null)) fail('telemetry', 'an options object or false', value);
+  const t = (value ?? {}) as TelemetryOptions;
+  if (t.tracerProvider !== undefined && !isPolicy(t.tracerProvider, 'getTracer'))
+    fail('telemetry.tracerProvider', 'a TracerProvider (with getTracer)', t.tracerProvider);
+  if (t.meterProvider !== undefined && !isPolicy(t.meterProvider, 'getMeter'))
+    fail('telemetry.meterProvider', 'a MeterProvider (with getMeter)', t.meterProvider);
+  return t;
 }
 
 export function normalizeAffinity(value: unknown): NormalizedAffinity {

@@ -80,6 +80,29 @@ export interface AffinityOptions {
   ttlMs?: number | undefined;
 }
 
+/**
+ * OpenTelemetry traces and metrics of every call. By default the providers the app registered
+ * through `@opentelemetry/api` (1.x) are used; without any, nothing is recorded.
+ */
+export interface TelemetryOptions {
+  /** An OpenTelemetry `TracerProvider` to use instead of the global one. */
+  tracerProvider?: TracerProviderLike | undefined;
+  /** An OpenTelemetry `MeterProvider` to use instead of the global one. */
+  meterProvider?: MeterProviderLike | undefined;
+}
+
+/** An OpenTelemetry `TracerProvider` (e.g. the SDK's `BasicTracerProvider`), as far as the library uses it. */
+export interface TracerProviderLike {
+  /** The API's `getTracer(name, version)`. */
+  getTracer(name: string, version?: string): unknown;
+}
+
+/** An OpenTelemetry `MeterProvider` (e.g. the SDK's `MeterProvider`), as far as the library uses it. */
+export interface MeterProviderLike {
+  /** The API's `getMeter(name, version)`. */
+  getMeter(name: string, version?: string): unknown;
+}
+
 /** Options of the primary's health timer. */
 export interface HealthCheckOptions {
   /** Time between two probes of the primary. @default 300000 (5 minutes) */
@@ -119,6 +142,8 @@ export interface ResilientOptions extends ClientOptions {
   rateLimits?: RateLimitOptions | undefined;
   /** Where calls on stored ids go; `false` forgets ids (calls stay on the endpoint they start on). */
   affinity?: AffinityOptions | false | undefined;
+  /** OpenTelemetry traces and metrics; `false` records nothing. @default the app's global providers */
+  telemetry?: TelemetryOptions | false | undefined;
   /** Model names as the primary knows them. */
   models?: ModelMap | undefined;
   /**

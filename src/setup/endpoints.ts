@@ -17,6 +17,7 @@ const OWN_KEYS = [
   'timeouts',
   'rateLimits',
   'affinity',
+  'telemetry',
   'models',
   'coordination',
   'client',

@@ -8,6 +8,7 @@ import type { BreakerConfig, NormalizedAffinity, NormalizedRateLimits, Normalize
 import {
   isPolicy,
   normalizeAffinity,
+  normalizeTelemetry,
   normalizeBreaker,
   normalizeHealth,
   normalizeRateLimits,
@@ -17,7 +18,7 @@ import {
   validateRetry,
   type NormalizedHealthCheck,
 } from '../options/groups.js';
-import type { ResilientOptions } from '../options/types.js';
+import type { ResilientOptions, TelemetryOptions } from '../options/types.js';
 import { checkModels, checkNumber, checkURL, fail } from '../options/validate.js';
 import { createFailoverPolicy } from '../routing/failover-policy.js';
 import { createRetryPolicy } from '../routing/retry-policy.js';
@@ -37,6 +38,7 @@ export interface NormalizedOptions {
   timeouts: NormalizedTimeouts;
   rateLimits: NormalizedRateLimits;
   affinity: NormalizedAffinity;
+  telemetry: TelemetryOptions | false;
   /** Every credential the endpoints hold or send, so no text we emit can contain one. */
   secrets: SecretSet;
 }
@@ -66,6 +68,7 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
   const rateLimits = normalizeRateLimits(options.rateLimits);
   // `stateful: 'failover'` says every endpoint sees the same stored state: no id has one home.
   const shared = (options.failover as { stateful?: unknown } | undefined)?.stateful === 'failover';
+  const telemetry = normalizeTelemetry(options.telemetry);
   const affinity = normalizeAffinity(options.affinity ?? (shared ? false : undefined));
   checkModels('models', options.models);
   checkNoFailoverHeader('defaultHeaders', options.defaultHeaders);
@@ -78,5 +81,18 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
   const retry = isPolicy<RetryPolicy>(options.retry, 'shouldRetry') ? options.retry : createRetryPolicy(options.retry ?? {});
   const failover =
     isPolicy<FailoverPolicy>(options.failover, 'shouldFailover') ? options.failover : createFailoverPolicy(options.failover ?? {});
-  return { primaryOptions, endpoints, retry, failover, healthCheck, breaker, timeouts, rateLimits, affinity, coordination, secrets };
+  return {
+    primaryOptions,
+    endpoints,
+    retry,
+    failover,
+    healthCheck,
+    breaker,
+    timeouts,
+    rateLimits,
+    affinity,
+    telemetry,
+    coordination,
+    secrets,
+  };
 }

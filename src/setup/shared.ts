@@ -6,6 +6,7 @@ import { SafeEmitter } from '../observe/events.js';
 import type { ResilientOptions } from '../options/types.js';
 import { Homes } from '../affinity/homes.js';
 import { HomeStore } from '../affinity/store.js';
+import { Telemetry } from '../observe/telemetry/telemetry.js';
 import { Router } from '../routing/router.js';
 import { normalizeOptions } from './normalize.js';
 import { sha256Hex } from './sha256.js';
@@ -46,8 +47,10 @@ export function createShared(options: ResilientOptions | undefined): { clientOpt
     failover: normalized.failover,
     timeouts: normalized.timeouts,
     rateLimits: normalized.rateLimits,
+    telemetry: new Telemetry(normalized.telemetry, () => router.endpoints.map((e) => ({ endpoint: e.name, state: e.breaker.state }))),
     homes: new Homes(affinity ? new HomeStore(affinity.maxIds, affinity.ttlMs) : undefined, router, coordination),
   };
+  emitter.observer = core.telemetry.observe;
   const health = new HealthMonitor(router, emitter, secrets, normalized.healthCheck, coordination, normalized.rateLimits);
   const shared = { core, health, coordination, started: false, timer: normalized.healthCheck.timer };
   return { clientOptions: normalized.primaryOptions, shared };

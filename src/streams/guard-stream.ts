@@ -10,6 +10,8 @@ export interface StreamWatch {
   whole(): void;
   /** It failed after output reached the caller: cut, stalled, or an error frame. */
   broken(error: unknown): void;
+  /** The caller stopped reading (a `break`, an abort) before the end: no verdict. */
+  abandoned?: (() => void) | undefined;
   /** Hears the events that show the ids of stored objects (a Responses stream's response). */
   stored?: ((event: unknown) => void) | undefined;
 }
@@ -155,7 +157,11 @@ function guardedBody(
           return stream.error(idle);
         }
         // An abort (user signal, `break`) passes through: the SDK's Stream ends quietly on it.
-        if (o.signal.aborted) return stream.error(error);
+        if (o.signal.aborted) {
+          if (!reported) o.watch.abandoned?.();
+          reported = true;
+          return stream.error(error);
+        }
         const cut = new IncompleteStreamError(o.endpoint, error);
         report(cut);
         stream.error(cut);
@@ -163,6 +169,8 @@ function guardedBody(
     },
     cancel(reason) {
       stop();
+      if (!reported) o.watch.abandoned?.();
+      reported = true;
       return reader.cancel(reason);
     },
   });

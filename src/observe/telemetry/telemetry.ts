@@ -1,0 +1,68 @@
+import type { EventName } from '../events.js';
+import { CallTrace, type CallInfo } from './call-trace.js';
+import { Instruments } from './instruments.js';
+import { globalMeterProvider, globalTracerProvider, type MeterProviderLike, type Tracer, type TracerProviderLike } from './otel.js';
+
+/** `telemetry` as given: off, or the providers to use (undefined: the app's global ones). */
+type TelemetryConfig = false | { tracerProvider?: unknown; meterProvider?: unknown };
+
+const NAME = 'resilient-openai';
+
+/**
+ * Traces and metrics of every call, through the providers an app registered (or gave). Costs one
+ * property read per call when none is registered. Spans and instruments are created lazily, per
+ * provider, so a provider registered after the client was built is used from then on.
+ */
+export class Telemetry {
+  #tracerFrom: TracerProviderLike | undefined;
+  #tracer: Tracer | undefined;
+  #metersFrom: MeterProviderLike | undefined;
+  #instruments: Instruments | undefined;
+  /** Calls in flight, by call id: switches and breaker changes become their span events. */
+  readonly #open = new Map<string, CallTrace>();
+
+  constructor(
+    private readonly config: TelemetryConfig,
+    private readonly breakerStates: () => { endpoint: string; state: string }[],
+  ) {}
+
+  /** The library's observer of its own events (see SafeEmitter.observer). */
+  readonly observe = (event: EventName, payload: unknown): void => {
+    if (this.config === false) return;
+    const p = payload as { callId?: string; endpoint?: string; ok?: boolean };
+    if (event === 'retry') this.#meters()?.retry(p);
+    else if (event === 'healthcheck') this.#meters()?.healthCheck(p);
+    if ((event === 'switched' || event === 'breaker') && p.callId !== undefined) this.#open.get(p.callId)?.event(event, payload);
+    if (event === 'switched') this.#meters()?.switched(payload);
+  };
+
+  /** A trace for one call, or undefined when neither traces nor metrics are on. */
+  startCall(info: CallInfo): CallTrace | undefined {
+    if (this.config === false) return undefined;
+    const tracer = this.#currentTracer();
+    const meters = this.#meters();
+    if (!tracer && !meters) return undefined;
+    const trace = new CallTrace(info, tracer, meters, () => this.#open.delete(info.callId));
+    this.#open.set(info.callId, trace);
+    return trace;
+  }
+
+  #currentTracer(): Tracer | undefined {
+    const provider = ((this.config && this.config.tracerProvider) as TracerProviderLike | undefined) || globalTracerProvider();
+    if (provider !== this.#tracerFrom) {
+      this.#tracerFrom = provider;
+      this.#tracer = provider?.getTracer(NAME);
+    }
+    return this.#tracer;
+  }
+
+  #meters(): Instruments | undefined {
+    if (this.config === false) return undefined;
+    const provider = (this.config.meterProvider as MeterProviderLike | undefined) || globalMeterProvider();
+    if (provider !== this.#metersFrom) {
+      this.#metersFrom = provider;
+      this.#instruments = provider && new Instruments(provider.getMeter(NAME), this.breakerStates);
+    }
+    return this.#instruments;
+  }
+}
