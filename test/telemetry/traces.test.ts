@@ -49,7 +49,15 @@ describe('traces', () => {
       'server.port': Number(new URL(fallback.url).port),
     });
     const attempts = children(call!);
-    expect(attempts.map((s) => [s.name, s.attributes['resilient_openai.endpoint'], s.attributes['http.response.status_code'], s.attributes['error.type'], s.attributes['http.request.resend_count']])).toEqual([
+    expect(
+      attempts.map((s) => [
+        s.name,
+        s.attributes['resilient_openai.endpoint'],
+        s.attributes['http.response.status_code'],
+        s.attributes['error.type'],
+        s.attributes['http.request.resend_count'],
+      ]),
+    ).toEqual([
       ['POST', 'primary', 502, '502', undefined],
       ['POST', 'fallback', 200, undefined, 1],
     ]);

@@ -1,4 +1,4 @@
-import { errorType, operationOf, serverOf } from './semconv.js';
+import { errorType, isGenAI, operationOf, serverOf } from './semconv.js';
 import type { Instruments } from './instruments.js';
 import { activeContext, CLIENT, SPAN_KEY, STATUS_ERROR, type Attributes, type Span, type Tracer } from './otel.js';
 
@@ -39,9 +39,14 @@ export class CallTrace {
   readonly #context: ReturnType<typeof activeContext>;
   readonly #started = performance.now();
   readonly #base: Attributes;
+  /** A GenAI operation (chat, embeddings, ...): it feeds the `gen_ai.client.*` metrics. */
+  readonly #genai: boolean;
   #attempts = 0;
   #served: TracedEndpoint | undefined;
   #ended = false;
+  #handedOut = false;
+  /** A stream's end heard before it was handed out (its terminal frame came with its first output). */
+  #endBeforeHandout: { error: unknown } | undefined;
 
   constructor(
     info: CallInfo,
@@ -51,8 +56,10 @@ export class CallTrace {
   ) {
     const operation = operationOf(info.method, info.path);
     const model = field(info.body, 'model');
+    this.#genai = isGenAI(operation);
     this.#base = {
-      'gen_ai.operation.name': operation,
+      // A files listing is an OpenAI call but no GenAI operation: named by our own attribute.
+      [this.#genai ? 'gen_ai.operation.name' : 'resilient_openai.operation']: operation,
       'gen_ai.provider.name': 'openai',
       ...(typeof model === 'string' && { 'gen_ai.request.model': model }),
     };
@@ -71,6 +78,7 @@ export class CallTrace {
   /** Starts the span of one attempt, a child of the call's span. */
   attempt(endpoint: TracedEndpoint, method: string): AttemptSpan {
     const resend = this.#attempts++;
+    this.#endBeforeHandout = undefined;
     const server = serverOf(endpoint.url);
     const attributes: Attributes = {
       'http.request.method': method.toUpperCase(),
@@ -118,14 +126,21 @@ export class CallTrace {
     this.#end(undefined);
   }
 
-  /** A stream was handed out: its span stays open until its end. */
+  /** A stream was handed out (after its attempt span ended): its span stays open until its end. */
   firstChunk(): void {
+    this.#handedOut = true;
     this.#span?.setAttribute('resilient_openai.time_to_first_chunk', (performance.now() - this.#started) / 1000);
+    if (this.#endBeforeHandout) this.#end(this.#endBeforeHandout.error);
   }
 
-  /** The stream reached its terminal frame (no error), or broke after output. */
+  /**
+   * The stream reached its terminal frame (no error), or broke after output. A whole stream in the
+   * attempt's first read ends here before it is handed out: its end waits for the handout, so the
+   * span ends after its attempt's, with the time to the first chunk and the serving endpoint.
+   */
   streamEnded(error?: unknown): void {
-    this.#end(error);
+    if (this.#handedOut) this.#end(error);
+    else this.#endBeforeHandout ??= { error };
   }
 
   /** The call failed: every attempt did, or it could not start one. */
@@ -138,13 +153,15 @@ export class CallTrace {
     this.#ended = true;
     this.onEnd();
     const attributes: Attributes = { ...this.#base, ...serverAttributes(this.#served) };
+    // A stream's span has no answer to read them from (answered() sets them too).
+    this.#span?.setAttributes(serverAttributes(this.#served));
     if (error !== undefined) {
       attributes['error.type'] = errorType(error);
       this.#span?.setAttribute('error.type', attributes['error.type']);
       this.#span?.setStatus({ code: STATUS_ERROR });
     }
     this.#span?.end();
-    this.meters?.duration.record((performance.now() - this.#started) / 1000, attributes);
+    if (this.#genai) this.meters?.duration.record((performance.now() - this.#started) / 1000, attributes);
   }
 }
 

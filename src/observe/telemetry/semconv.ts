@@ -1,6 +1,6 @@
 // What a call is called in the OpenTelemetry GenAI semantic conventions.
 
-/** `gen_ai.operation.name` by resource path; other resources are named by their path's resource. */
+/** `gen_ai.operation.name` by exact resource path; other paths are named by their method and first resource. */
 const OPERATIONS: Record<string, string> = {
   'chat/completions': 'chat',
   responses: 'chat',
@@ -13,14 +13,20 @@ const OPERATIONS: Record<string, string> = {
   'audio/translations': 'generate_content',
 };
 
-/** The operation of a request, e.g. `chat` for `POST /chat/completions`. */
+/** Whether an operation is one of the GenAI conventions (the others get no `gen_ai.*` metrics). */
+export function isGenAI(operation: string): boolean {
+  return GENAI.has(operation);
+}
+const GENAI = new Set(Object.values(OPERATIONS));
+
+/** The operation of a request, e.g. `chat` for `POST /chat/completions`, `get files` for a listing. */
 export function operationOf(method: string, path: string): string {
   const parts = path.split('?')[0]!.split('/').filter(Boolean);
   if (parts[0] === 'v1' || parts[0] === 'openai') parts.shift();
   // Azure: /deployments/{name}/chat/completions.
   if (parts[0] === 'deployments') parts.splice(0, 2);
-  const two = parts.slice(0, 2).join('/');
-  const known = method.toLowerCase() === 'post' && parts.length <= 2 ? (OPERATIONS[two] ?? OPERATIONS[parts[0] ?? '']) : undefined;
+  // The whole path: `POST /responses/input_tokens` or `/responses/{id}/cancel` is no chat.
+  const known = method.toLowerCase() === 'post' ? OPERATIONS[parts.join('/')] : undefined;
   return known ?? `${method.toLowerCase()} ${parts[0] ?? ''}`.trim();
 }
 
