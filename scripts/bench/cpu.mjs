@@ -35,7 +35,8 @@ const fetch = (_url, init) =>
   );
 const chat = { model: 'bench', messages: [{ role: 'user', content: 'hi' }] };
 
-async function perCallUs(client, calls, stream) {
+/** Client CPU per call, in µs: `calls` sequential calls (`stream`: false, true or 'chunked'). */
+export async function perCallUs(client, calls, stream) {
   const t = performance.now();
   for (let i = 0; i < calls; i++) {
     if (!stream) await client.chat.completions.create(chat);

@@ -197,7 +197,7 @@ async function worker() {
     fallback: { apiKey: 'sk-bench', baseURL: `${origin}/fallback/v1` },
     healthCheck: false,
     coordination,
-  });
+  }).start(); // follow the cluster from boot, as a pod does
   let lastBreaker;
   client.on('breaker', (e) => (lastBreaker = { ...e, at: wall() }));
   client.on('switched', (e) => process.send({ switched: e.to, at: wall() }));

@@ -177,6 +177,35 @@ export function render(r) {
     );
     add('8. Id store write / lookup', `${fmt(a.setNs / 1000, 2)} µs / ${fmt(a.getNs / 1000, 2)} µs`, '—', '—', '—', '—');
   }
+  const t = r.telemetry;
+  if (t) {
+    // Within noise: no further from `telemetry: false` than two identical clients are from each other (or 1 %).
+    const noise = Math.max(t.noiseUs, t.offUs * 0.01);
+    add(
+      '9. Telemetry, no provider registered: CPU per JSON call (in-memory fetch)',
+      us(t.noProviderUs),
+      `\`telemetry: false\` ${us(t.offUs)}, plain OpenAI ${us(t.plainUs)}`,
+      `${fmt(t.noProviderVsOff, 3)} to \`false\` (${t.noProviderAddedUs < 0 ? '−' : '+'}${us(Math.abs(t.noProviderAddedUs))}, noise ${us(t.noiseUs)}), ${fmt(t.noProviderVsPlain, 2)} to plain`,
+      '(1) within noise of telemetry: false',
+      yes(Math.abs(t.noProviderAddedUs) <= noise),
+    );
+    add(
+      '9. Telemetry, `tracerProvider` (BasicTracerProvider, SimpleSpanProcessor, in-memory exporter)',
+      us(t.tracesUs),
+      `\`telemetry: false\` ${us(t.offUs)}`,
+      `${fmt(t.tracesVsOff, 2)} to \`false\` (+${us(t.tracesAddedUs)}), ${fmt(t.tracesVsPlain, 2)} to plain`,
+      '—',
+      '—',
+    );
+    add(
+      '9. Telemetry, `tracerProvider` and `meterProvider` (in-memory reader)',
+      us(t.tracesMetricsUs),
+      `\`telemetry: false\` ${us(t.offUs)}`,
+      `${fmt(t.tracesMetricsVsOff, 2)} to \`false\` (+${us(t.tracesMetricsAddedUs)}), ${fmt(t.tracesMetricsVsPlain, 2)} to plain`,
+      '—',
+      '—',
+    );
+  }
   const mc = r.machine;
   return [
     `Measured ${mc.date} on ${mc.cpu} (${mc.cores} cores, ${mc.memoryGiB} GiB), ${mc.os}, Node ${mc.node}, openai ${mc.openai}${mc.quick ? ' (quick run: smaller loads)' : ''}.`,

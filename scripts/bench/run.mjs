@@ -15,6 +15,7 @@ import { outage } from './outage.mjs';
 import { overhead } from './overhead.mjs';
 import { propagation } from './propagation.mjs';
 import { render } from './report.mjs';
+import { telemetry } from './telemetry.mjs';
 
 const quick = process.argv.includes('--quick');
 const write = process.argv.includes('--write');
@@ -54,6 +55,8 @@ step('7. footprint');
 results.footprint = footprint({ rounds: quick ? 5 : 15 });
 step('8. id store (affinity)');
 results.affinity = await affinity({ ids: quick ? 100_000 : 1_000_000 });
+step('9. telemetry (CPU per call: no provider, traces, traces and metrics)');
+results.telemetry = await telemetry({ ...deps, rounds: quick ? 3 : 10, calls: quick ? 1000 : 5000 });
 
 const markdown = render(results);
 console.log(markdown);
