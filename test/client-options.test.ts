@@ -8,32 +8,15 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { OpenAI, type ClientOptions } from 'openai';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ResilientOpenAI, type FallbackOptions, type ResilientOptions } from '../src/index.js';
 import { chat, PRIMARY_KEY, track } from './support/harness.js';
 import { refusedURL, startUpstream, type RecordedRequest, type Upstream } from './support/upstream.js';
+import { OPENAI_DIR, OPENAI_VERSION } from './support/openai-package.js';
 
-/** The openai package directory, found from its entry point (as test/stateful-table.test.ts does). */
-function openaiDir(): string {
-  let dir = dirname(createRequire(import.meta.url).resolve('openai'));
-  for (;;) {
-    try {
-      if (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name === 'openai') return dir;
-    } catch {
-      // not the package root yet
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new Error('openai package directory not found');
-    dir = up;
-  }
-}
-
-const OPENAI_DIR = openaiDir();
-const OPENAI_VERSION: string = JSON.parse(readFileSync(join(OPENAI_DIR, 'package.json'), 'utf8')).version;
 const MAJOR = Number(OPENAI_VERSION.split('.')[0]);
 
 /**

@@ -6,11 +6,11 @@
  */
 import OpenAI from 'openai';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isStatefulRequest } from '../src/index.js';
 import { resourceOf } from '../src/routing/stateful.js';
+import { OPENAI_DIR, OPENAI_VERSION } from './support/openai-package.js';
 
 const ID = /^id_\d$/;
 
@@ -20,24 +20,6 @@ const template = (method: string, path: string) =>
     .split('/')
     .map((s) => (ID.test(s) ? '{id}' : s))
     .join('/')}`;
-
-/** The openai package directory, found from its entry point (`openai/package.json` is not exported). */
-function openaiDir(): string {
-  let dir = dirname(createRequire(import.meta.url).resolve('openai'));
-  for (;;) {
-    try {
-      if (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name === 'openai') return dir;
-    } catch {
-      // not the package root yet
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new Error('openai package directory not found');
-    dir = up;
-  }
-}
-
-const OPENAI_DIR = openaiDir();
-const OPENAI_VERSION: string = JSON.parse(readFileSync(join(OPENAI_DIR, 'package.json'), 'utf8')).version;
 
 /** Generic enough that pages end, pollers see a final status, and parsers get an object. */
 const ANSWER = JSON.stringify({ id: 'id_1', object: 'list', data: [], has_more: false, status: 'completed' });
