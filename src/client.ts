@@ -5,6 +5,7 @@ import { execute } from './call/execute.js';
 import { readFailoverOverride } from './call/failover-override.js';
 import { mergeHeaders } from './call/headers.js';
 import type { RequestDefaults } from './call/types.js';
+import { createResilientFetch, type ResilientFetch } from './fetch/resilient-fetch.js';
 import type { EventName, ResilientEvents } from './observe/events.js';
 import type { ResilientOptions } from './options/types.js';
 import { createShared, startShared, type Shared } from './setup/shared.js';
@@ -54,6 +55,15 @@ export class ResilientOpenAI extends OpenAI {
     super(clientOptions);
     this.#shared = derivation.shared;
     this.#defaults = derivation.defaults;
+    const { shared, defaults } = derivation;
+    const send = createResilientFetch((request) => {
+      if (!shared.started) startShared(shared);
+      return execute(shared.core, this.maxRetries, request, defaults, false, true);
+    }, shared.core.secrets);
+    // The SDK's own transport property (typed private, public at runtime, copied by helpers that
+    // clone a client): on this client it is the resilient fetch. Nothing of ours sends through
+    // it, since request() goes to the endpoints' clients, so it cannot loop.
+    (this as unknown as { fetch: ResilientFetch }).fetch = send;
   }
 
   // Every generated method, helper and next-page request funnels into these two methods.

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 // The folders of src/ are layers: a file imports only from its own folder or from a folder below
 // it (ARCHITECTURE.md). This keeps that true, and keeps import circles out.
 const src = fileURLToPath(new URL('../src/', import.meta.url));
-const LAYERS = ['(top)', 'setup', 'call', 'affinity', 'health', 'streams', 'routing', 'coordination', 'observe', 'options'];
+const LAYERS = ['(top)', 'setup', 'fetch', 'call', 'affinity', 'health', 'streams', 'routing', 'coordination', 'observe', 'options'];
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));

@@ -3,6 +3,7 @@ import type { Endpoint } from '../routing/router.js';
 import { bufferBody } from '../streams/buffer-body.js';
 import { guardStream, type StreamWatch } from '../streams/guard-stream.js';
 import { prepareAttempt } from './attempt-options.js';
+import { kKeepAnswer, type KeepAnswer } from './kept-answers.js';
 import type { CallPlan } from './plan.js';
 import { either } from './signals.js';
 import type { RequestOptions } from './types.js';
@@ -20,6 +21,8 @@ export class Attempt {
   readonly sentAt = Date.now();
   readonly #timeMs: number;
   readonly #idleMs: number;
+  /** A copy of this attempt's non-2xx answer, for `client.fetch` (see kept-answers.ts). */
+  answer: Response | undefined;
 
   constructor(
     readonly endpoint: Endpoint,
@@ -38,6 +41,12 @@ export class Attempt {
       : isStream ? this.controller.signal
       : undefined;
     this.options = prepareAttempt(options, endpoint, this.signal, Math.ceil(headersMs), defaults, plan.override !== undefined);
+    if (plan.raw) {
+      const keep: KeepAnswer = (response) => {
+        this.answer = response;
+      };
+      this.options.fetchOptions = { ...this.options.fetchOptions, [kKeepAnswer]: keep } as RequestOptions['fetchOptions'];
+    }
   }
 
   /** Sends the request; `watch` hears how a stream ends, after it was handed out. */

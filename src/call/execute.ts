@@ -12,6 +12,7 @@ import { StreamIdleTimeoutError } from '../streams/errors.js';
 import type { StreamWatch } from '../streams/guard-stream.js';
 import { recordAttempts, type AttemptFailure } from './attempt-records.js';
 import { Attempt } from './attempt.js';
+import { keepAnswer } from './kept-answers.js';
 import { planCall, type CallPlan } from './plan.js';
 import { markServed } from './served-by.js';
 import { abortableSleep } from './signals.js';
@@ -33,8 +34,9 @@ export async function execute(
   options: RequestOptions | Promise<RequestOptions>,
   defaults: RequestDefaults,
   list = false,
+  raw = false,
 ): Promise<ResponseProps> {
-  const plan = planCall(core, clientMaxRetries, await options, defaults, list);
+  const plan = planCall(core, clientMaxRetries, await options, defaults, list, raw);
   const { method, path, body } = plan.options;
   const trace = core.telemetry.startCall({ method, path, body, callId: plan.requestLogID, stream: plan.isStream });
   const found = findHome(core, plan);
@@ -137,6 +139,7 @@ class Call {
       return { response, options, controller: attempt.controller, requestLogID, retryOfRequestLogID: retryOf, startTime };
     } catch (error) {
       span?.failed(error);
+      if (attempt.answer) keepAnswer(error, attempt.answer);
       this.#oneShotBody ||= attempt.oneShotBody;
       this.failures.push({ endpoint: route.endpoint.name, error, callId: plan.requestLogID });
       throw error;

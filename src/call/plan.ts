@@ -22,6 +22,8 @@ export interface CallPlan {
   readonly records: RecordMode;
   /** A page of a list: its options remember the endpoint, for the next page. */
   readonly list: boolean;
+  /** A call through `client.fetch`: each failed attempt's HTTP answer is kept, to be returned as is. */
+  readonly raw: boolean;
   readonly requestLogID: string;
   readonly startTime: number;
   /** No attempt starts, and no retry waits, past this time. */
@@ -38,6 +40,7 @@ export function planCall(
   options: RequestOptions,
   defaults: RequestDefaults,
   list: boolean,
+  raw: boolean,
 ): CallPlan {
   const perCallRetries = options.maxRetries ?? defaults.maxRetries;
   const isStream = options.stream === true;
@@ -60,6 +63,7 @@ export function planCall(
       : isStatefulRequest(request),
     records: recordMode(options.method, options.path, options.body),
     list,
+    raw,
     requestLogID: logID(),
     startTime,
     deadlineAt: startTime + core.timeouts.deadlineMs,

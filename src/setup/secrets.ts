@@ -2,6 +2,7 @@
 // text the library produces (status, logs, its own messages) can repeat one, even when a proxy's
 // error page echoes the request it got.
 import type { ClientOptions, OpenAI } from 'openai';
+import { kKeepAnswer, type KeepAnswer } from '../call/kept-answers.js';
 import { SECRET_HEADER, SECRET_PARAM, type SecretSet } from '../observe/redact.js';
 
 type Fetch = NonNullable<ClientOptions['fetch']>;
@@ -17,7 +18,10 @@ export function learningOptions(options: ClientOptions, secrets: SecretSet): Cli
   const own = options.fetch;
   const send: Fetch = (url, init) => {
     learnRequest(url, init, secrets);
-    return own ? own(url, init) : fetch(url, init);
+    const sent = own ? own(url, init) : fetch(url, init);
+    const keep = (init as { [kKeepAnswer]?: KeepAnswer } | undefined)?.[kKeepAnswer];
+    // Only calls through `client.fetch` ask for it; a copy, because the SDK reads the original.
+    return keep ? sent.then((response) => (response.ok || keep(response.clone()), response)) : sent;
   };
   const identity = (options as { workloadIdentity?: { provider?: { getToken?: unknown } } }).workloadIdentity;
   // openai 7's X.509 workload identity refuses a custom fetch: such a client keeps its own, and
