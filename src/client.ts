@@ -39,6 +39,11 @@ function prepare(options: ResilientOptions | undefined): { clientOptions: Client
 /**
  * A drop-in `OpenAI` client with retries, failover to fallback endpoints and a health timer that
  * switches back to the primary when it recovers. Every SDK method works through it unchanged.
+ *
+ * Its `fetch` property (`client['fetch']` in TypeScript, where openai types it private) is a
+ * `fetch()` that sends each OpenAI API request through this client, for libraries that take a
+ * fetch function instead of a client: the Vercel AI SDK's `createOpenAI({ fetch })`, LangChain's
+ * `configuration: { fetch }`.
  */
 export class ResilientOpenAI extends OpenAI {
   readonly #shared: Shared;

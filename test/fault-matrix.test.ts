@@ -9,8 +9,11 @@ import { refusedURL, type Upstream } from './support/upstream.js';
 // caller got, how many requests each upstream received and how many switches happened; the table
 // is printed, saved, and must match the "Failure semantics" table in README.md.
 
-type Kind = 'JSON' | 'SSE stream' | 'pagination' | 'toFile upload' | '.stream() helper';
-const KINDS: Kind[] = ['JSON', 'SSE stream', 'pagination', 'toFile upload', '.stream() helper'];
+type Kind = 'JSON' | 'SSE stream' | 'pagination' | 'toFile upload' | '.stream() helper' | 'client.fetch JSON' | 'client.fetch SSE';
+const KINDS: Kind[] = ['JSON', 'SSE stream', 'pagination', 'toFile upload', '.stream() helper', 'client.fetch JSON', 'client.fetch SSE'];
+/** A call through `client.fetch` behaves as the SDK call of the same shape, unless a cell says otherwise. */
+const SAME_AS: Partial<Record<Kind, Kind>> = { 'client.fetch JSON': 'JSON', 'client.fetch SSE': 'SSE stream' };
+const expectedOf = (s: Scenario, k: Kind): string => s.expected[k] ?? (SAME_AS[k] && s.expected[SAME_AS[k]]) ?? s.expected.default;
 
 interface Scenario {
   fault: string;
@@ -128,6 +131,8 @@ const SCENARIOS: Scenario[] = [
       default: 'primary · P1 F0',
       'SSE stream': 'APIError · P1 F0 · 1 switch',
       '.stream() helper': 'APIError · P1 F0 · 1 switch',
+      // The frame reaches the host library as the provider sent it; the breaker counted it.
+      'client.fetch SSE': 'ErrorFrame · P1 F0 · 1 switch',
     },
   },
   {
@@ -190,7 +195,12 @@ const SCENARIOS: Scenario[] = [
       p.setFault({ kind: 'bad-gateway' });
       f.setFault({ kind: 'status', status: 503 });
     },
-    expected: { default: 'InternalServerError 502 · P2 F1 · 1 switch, 2 retries' },
+    expected: {
+      default: 'InternalServerError 502 · P2 F1 · 1 switch, 2 retries',
+      // fetch() answers an HTTP error with its Response: the last attempt's.
+      'client.fetch JSON': 'HTTP 502 · P2 F1 · 1 switch, 2 retries',
+      'client.fetch SSE': 'HTTP 502 · P2 F1 · 1 switch, 2 retries',
+    },
   },
 ];
 
@@ -221,7 +231,40 @@ async function call(client: ResilientOpenAI, kind: Kind, streamBody: Record<stri
       return (await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(Buffer.from('abc'), 'a.wav') })).text;
     case '.stream() helper':
       return (await client.chat.completions.stream({ ...chat, ...streamBody }).finalContent()) ?? '';
+    case 'client.fetch JSON':
+    case 'client.fetch SSE': {
+      const stream = kind === 'client.fetch SSE';
+      const body = JSON.stringify(stream ? { ...chat, ...streamBody, stream } : chat);
+      const fetch = client['fetch'] as typeof globalThis.fetch;
+      // As a host library calls it: its own origin and key, which the client replaces.
+      const headers = { 'content-type': 'application/json', authorization: 'Bearer unused' };
+      const response = await fetch('https://api.openai.com/v1/chat/completions', { method: 'POST', headers, body });
+      if (!response.ok) throw new HTTP(response.status);
+      if (!stream) return ((await response.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content;
+      return sseText(await response.text());
+    }
   }
+}
+
+/** fetch() answered with an HTTP error: the cell shows `HTTP <status>`. */
+class HTTP extends Error {
+  constructor(readonly status: number) {
+    super(`HTTP ${status}`);
+  }
+}
+/** A stream handed its error frame to the host library, which reads it as an error event. */
+class ErrorFrame extends Error {}
+
+/** The content of a chat stream's events, as a host library would join it. */
+function sseText(wire: string): string {
+  let text = '';
+  for (const line of wire.split('\n')) {
+    if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
+    const event = JSON.parse(line.slice(6)) as { error?: unknown; choices?: { delta?: { content?: string } }[] };
+    if (event.error) throw new ErrorFrame();
+    text += event.choices?.[0]?.delta?.content ?? '';
+  }
+  return text;
 }
 
 function servedBy(output: string): string {
@@ -273,7 +316,7 @@ describe('fault matrix', () => {
         const cell = `${outcome} · P${replaced ? '-' : primary.count()} F${fallback.count()}${eventsSeen ? ` · ${eventsSeen}` : ''}`;
         results.set(`${scenario.fault}|${kind}`, cell);
         expect(unhandled).toEqual([]);
-        expect(cell).toBe(scenario.expected[kind] ?? scenario.expected.default);
+        expect(cell).toBe(expectedOf(scenario, kind));
       });
     }
   }
@@ -295,7 +338,7 @@ describe('fault matrix', () => {
     const expectedTable = [
       `| Fault | ${KINDS.join(' | ')} |`,
       `|---|${KINDS.map(() => '---').join('|')}|`,
-      ...SCENARIOS.map((s) => `| ${s.fault} | ${KINDS.map((k) => s.expected[k] ?? s.expected.default).join(' | ')} |`),
+      ...SCENARIOS.map((s) => `| ${s.fault} | ${KINDS.map((k) => expectedOf(s, k)).join(' | ')} |`),
     ].join('\n');
     if (process.env.UPDATE_FAULT_MATRIX) {
       const before = readme.slice(0, readme.indexOf(start) + start.length);

@@ -27,12 +27,17 @@ async function failedAnswer(error: unknown, secrets: SecretSet): Promise<Respons
   // A copy whose body cannot be read (cut mid-way) gives way to what the SDK's error kept.
   const text = kept ? await kept.text().catch(() => undefined) : undefined;
   if (kept && text !== undefined) {
-    return new Response(secrets.scrub(text), { status: kept.status, statusText: kept.statusText, headers: scrubbedHeaders(kept.headers, secrets) });
+    return new Response(secrets.scrub(text), {
+      status: kept.status,
+      statusText: kept.statusText,
+      headers: scrubbedHeaders(kept.headers, secrets),
+    });
   }
   if (!(error instanceof APIError) || typeof error.status !== 'number' || !error.headers) return undefined;
-  const { status } = error;
+  const status: number = error.status;
+  const inner: unknown = error.error;
   const body =
-    error.error !== undefined ? JSON.stringify({ error: error.error })
+    inner !== undefined ? JSON.stringify({ error: inner })
     : error.message.startsWith(`${status} status code`) ? ''
     : error.message.replace(`${status} `, '');
   return new Response(secrets.scrub(body), { status, headers: scrubbedHeaders(error.headers as Headers, secrets) });

@@ -49,7 +49,9 @@ function apiPath(href: string): { path: string; search: URLSearchParams } {
   const v1 = segments.indexOf('v1');
   const path = v1 === -1 ? '' : '/' + segments.slice(v1 + 1).join('/');
   if (v1 === -1 || !resourceOf(path)) {
-    fail(`${shown(href)} is not an OpenAI API URL: it needs a path such as /v1/chat/completions (keep the host library's base URL ending in /v1)`);
+    fail(
+      `${shown(href)} is not an OpenAI API URL: it needs a path such as /v1/chat/completions (keep the host library's base URL ending in /v1)`,
+    );
   }
   return { path: path.replace(/\/+$/, ''), search: url.searchParams };
 }
@@ -106,7 +108,10 @@ async function bodyOf(body: unknown, headers: Headers): Promise<{ value: unknown
   } else if (body instanceof ArrayBuffer) bytes = new Uint8Array(body);
   else if (ArrayBuffer.isView(body)) bytes = new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
   else if (body instanceof Blob) bytes = body;
-  else return fail(`the request body is a ${Object.prototype.toString.call(body).slice(8, -1)}, which fetch() does not send; nothing was sent`);
+  else
+    return fail(
+      `the request body is a ${Object.prototype.toString.call(body).slice(8, -1)}, which fetch() does not send; nothing was sent`,
+    );
   if (!isJSONType(type)) return { value: bytes, json: false };
   const text = bytes instanceof Blob ? await bytes.text() : new TextDecoder().decode(bytes);
   return { value: parseJSON(text, 'byte body'), json: true };
@@ -127,10 +132,11 @@ export async function toRequestOptions(input: FetchInput, init: RequestInit | un
   if (!request && typeof input !== 'string' && !(input instanceof URL)) {
     fail(`the first argument must be a URL string, a URL or a Request; got ${input === null ? 'null' : typeof input}`);
   }
-  const href = request ? request.url : String(input);
+  const href = request ? request.url : input instanceof URL ? input.href : (input as string);
   const { path, search } = apiPath(href);
   const method = (init?.method ?? request?.method ?? 'GET').toLowerCase();
-  if (!METHODS.has(method)) fail(`method ${JSON.stringify(init?.method ?? request?.method)} is not one the OpenAI API uses (GET, POST, PUT, PATCH, DELETE)`);
+  if (!METHODS.has(method))
+    fail(`method ${JSON.stringify(init?.method ?? request?.method)} is not one the OpenAI API uses (GET, POST, PUT, PATCH, DELETE)`);
   const headers = new Headers(init?.headers ?? request?.headers);
   let rawBody: unknown = init && 'body' in init ? init.body : undefined;
   if (rawBody === undefined && request?.body) {

@@ -11,7 +11,10 @@ export type ResilientFetch = (input: FetchInput, init?: RequestInit) => Promise<
  * own call path (execute() with its defaults). A closure, not a method: host libraries call it
  * unbound.
  */
-export function createResilientFetch(run: (options: Awaited<ReturnType<typeof toRequestOptions>>) => Promise<ResponseProps>, secrets: SecretSet): ResilientFetch {
+export function createResilientFetch(
+  run: (options: Awaited<ReturnType<typeof toRequestOptions>>) => Promise<ResponseProps>,
+  secrets: SecretSet,
+): ResilientFetch {
   return async (input, init) => {
     // A bad URL or an unreadable body throws here, before anything is sent.
     const options = await toRequestOptions(input, init);
