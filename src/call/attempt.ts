@@ -1,9 +1,10 @@
+import type { SecretSet } from '../observe/redact.js';
 import type { NormalizedTimeouts } from '../options/defaults.js';
 import type { Endpoint } from '../routing/router.js';
 import { bufferBody } from '../streams/buffer-body.js';
 import { guardStream, type StreamWatch } from '../streams/guard-stream.js';
 import { prepareAttempt } from './attempt-options.js';
-import { kKeepAnswer, type KeepAnswer } from './kept-answers.js';
+import { kKeepAnswer, type KeepAnswer } from '../streams/kept-answers.js';
 import type { CallPlan } from './plan.js';
 import { either } from './signals.js';
 import type { RequestOptions } from './types.js';
@@ -29,6 +30,7 @@ export class Attempt {
     private readonly plan: CallPlan,
     timeouts: NormalizedTimeouts,
     remainingMs: number,
+    private readonly secrets: SecretSet,
   ) {
     const { options, defaults, signal, isStream } = plan;
     this.#idleMs = timeouts.streamIdleMs;
@@ -66,6 +68,7 @@ export class Attempt {
       path: options.path,
       body: options.body,
       watch,
+      scrub: (text) => this.secrets.scrub(text),
     });
   }
 

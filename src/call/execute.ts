@@ -12,7 +12,7 @@ import { StreamIdleTimeoutError } from '../streams/errors.js';
 import type { StreamWatch } from '../streams/guard-stream.js';
 import { recordAttempts, type AttemptFailure } from './attempt-records.js';
 import { Attempt } from './attempt.js';
-import { keepAnswer } from './kept-answers.js';
+import { keepAnswer } from '../streams/kept-answers.js';
 import { planCall, type CallPlan } from './plan.js';
 import { markServed } from './served-by.js';
 import { abortableSleep } from './signals.js';
@@ -112,7 +112,7 @@ class Call {
     if (plan.signal?.aborted) throw new APIUserAbortError();
     const remainingMs = plan.deadlineAt - Date.now();
     if (remainingMs <= 0) throw new APIConnectionTimeoutError({ message: `Call deadline of ${core.timeouts.deadlineMs}ms exceeded.` });
-    const attempt = new Attempt(route.endpoint, plan, core.timeouts, remainingMs);
+    const attempt = new Attempt(route.endpoint, plan, core.timeouts, remainingMs, core.secrets);
     this.#sent = attempt;
     const attemptNumber = this.failures.length + 1;
     const span = this.trace?.attempt(route.endpoint, plan.options.method);

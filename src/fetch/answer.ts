@@ -2,8 +2,8 @@
 // (the last attempt's, when the call failed with one), a rejection for everything else. Host
 // libraries then handle our outcomes with the code they already have for fetch().
 import { APIError, APIUserAbortError } from 'openai';
-import { keptAnswer } from '../call/kept-answers.js';
-import type { SecretSet } from '../observe/redact.js';
+import { keptAnswer } from '../streams/kept-answers.js';
+import { redactURL, type SecretSet } from '../observe/redact.js';
 
 // Describe a body that is no longer the bytes received (fetch() has decoded it), or a connection.
 const STALE_HEADERS = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive']);
@@ -14,6 +14,12 @@ function scrubbedHeaders(headers: Headers | undefined, secrets: SecretSet): Head
     if (!STALE_HEADERS.has(name)) out.append(name, secrets.scrub(value));
   });
   return out;
+}
+
+/** The answer's own URL, redacted as the winning Response's is (see withSafeURL). */
+function withURL(url: string, response: Response): Response {
+  if (url) Object.defineProperty(response, 'url', { value: redactURL(url), configurable: true });
+  return response;
 }
 
 /**
@@ -27,11 +33,14 @@ async function failedAnswer(error: unknown, secrets: SecretSet): Promise<Respons
   // A copy whose body cannot be read (cut mid-way) gives way to what the SDK's error kept.
   const text = kept ? await kept.text().catch(() => undefined) : undefined;
   if (kept && text !== undefined) {
-    return new Response(secrets.scrub(text), {
-      status: kept.status,
-      statusText: kept.statusText,
-      headers: scrubbedHeaders(kept.headers, secrets),
-    });
+    return withURL(
+      kept.url,
+      new Response(secrets.scrub(text), {
+        status: kept.status,
+        statusText: secrets.scrub(kept.statusText),
+        headers: scrubbedHeaders(kept.headers, secrets),
+      }),
+    );
   }
   if (!(error instanceof APIError) || typeof error.status !== 'number' || !error.headers) return undefined;
   const status: number = error.status;
@@ -51,6 +60,8 @@ async function failedAnswer(error: unknown, secrets: SecretSet): Promise<Respons
  */
 function rejection(error: unknown, signal: AbortSignal | null | undefined): unknown {
   if (signal?.aborted) return signal.reason;
+  // Ours, before anything was sent (an invalid `x-resilient-failover`): bad input, not a network failure.
+  if (error instanceof TypeError) return error;
   if (error instanceof APIUserAbortError) return new DOMException('This operation was aborted', 'AbortError');
   return new TypeError('fetch failed', { cause: error });
 }

@@ -33,7 +33,9 @@ function fail(message: string): never {
 
 /** An absolute URL redacted, a relative one as given (it has no userinfo); cut to a readable length. */
 function shown(url: string): string {
-  const text = /^[a-z][a-z0-9+.-]*:/i.test(url) ? redactURL(url) : url.replace(/\?.*$/, '?…');
+  const redacted = /^[a-z][a-z0-9+.-]*:/i.test(url) ? redactURL(url) : '[invalid URL]';
+  // One that does not parse is shown without what could be a credential: userinfo and query.
+  const text = redacted !== '[invalid URL]' ? redacted : url.replace(/\/\/[^/]*@/, '//***@').replace(/\?.*$/, '?…');
   return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
 }
 
@@ -110,7 +112,7 @@ async function bodyOf(body: unknown, headers: Headers): Promise<{ value: unknown
   else if (body instanceof Blob) bytes = body;
   else
     return fail(
-      `the request body is a ${Object.prototype.toString.call(body).slice(8, -1)}, which fetch() does not send; nothing was sent`,
+      `the request body is of type ${Object.prototype.toString.call(body).slice(8, -1)}, which fetch() does not send; nothing was sent`,
     );
   if (!isJSONType(type)) return { value: bytes, json: false };
   const text = bytes instanceof Blob ? await bytes.text() : new TextDecoder().decode(bytes);
@@ -132,7 +134,10 @@ export async function toRequestOptions(input: FetchInput, init: RequestInit | un
   if (!request && typeof input !== 'string' && !(input instanceof URL)) {
     fail(`the first argument must be a URL string, a URL or a Request; got ${input === null ? 'null' : typeof input}`);
   }
-  const href = request ? request.url : input instanceof URL ? input.href : (input as string);
+  const href =
+    request ? request.url
+    : input instanceof URL ? input.href
+    : (input as string);
   const { path, search } = apiPath(href);
   const method = (init?.method ?? request?.method ?? 'GET').toLowerCase();
   if (!METHODS.has(method))

@@ -1,7 +1,17 @@
 import type { ResponseProps } from '../call/types.js';
-import type { SecretSet } from '../observe/redact.js';
+import { redactURL, type SecretSet } from '../observe/redact.js';
 import { answerFailure } from './answer.js';
 import { toRequestOptions, type FetchInput } from './request.js';
+
+/**
+ * A Response whose `url` names no credential: host libraries log it, and an endpoint's URL may
+ * carry a key in its query (`defaultQuery`) or userinfo.
+ */
+export function withSafeURL(response: Response): Response {
+  const { url } = response;
+  if (url.includes('?') || url.includes('@')) Object.defineProperty(response, 'url', { value: redactURL(url), configurable: true });
+  return response;
+}
 
 /** The `fetch` that `client.fetch` is: the same signature as the global one. */
 export type ResilientFetch = (input: FetchInput, init?: RequestInit) => Promise<Response>;
@@ -24,6 +34,6 @@ export function createResilientFetch(
     } catch (error) {
       return answerFailure(error, options.signal, secrets);
     }
-    return props.response;
+    return withSafeURL(props.response);
   };
 }

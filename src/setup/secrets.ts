@@ -2,7 +2,7 @@
 // text the library produces (status, logs, its own messages) can repeat one, even when a proxy's
 // error page echoes the request it got.
 import type { ClientOptions, OpenAI } from 'openai';
-import { kKeepAnswer, type KeepAnswer } from '../call/kept-answers.js';
+import { kKeepAnswer, type KeepAnswer } from '../streams/kept-answers.js';
 import { SECRET_HEADER, SECRET_PARAM, type SecretSet } from '../observe/redact.js';
 
 type Fetch = NonNullable<ClientOptions['fetch']>;

@@ -3,7 +3,7 @@ import { bodyFailure, concat } from './body-read.js';
 
 function withURL(response: Response, original: Response): Response {
   // A rebuilt Response has no URL; keep the real one for logs and withResponse() users.
-  Object.defineProperty(response, 'url', { value: original.url });
+  Object.defineProperty(response, 'url', { value: original.url, configurable: true });
   return response;
 }
 

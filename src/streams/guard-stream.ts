@@ -2,6 +2,7 @@ import { APIConnectionError } from 'openai';
 import { bodyFailure, bounded } from './body-read.js';
 import { IncompleteStreamError, StreamIdleTimeoutError } from './errors.js';
 import { errorOfFrame } from './frame-errors.js';
+import { keepAnswer } from './kept-answers.js';
 import { StreamCheck } from './stream-check.js';
 
 /** What the call learns from a stream after it was handed out: the breaker's verdict. */
@@ -28,6 +29,8 @@ export interface GuardOptions {
   path: string;
   body: unknown;
   watch: StreamWatch;
+  /** Removes credentials from text of the upstream's that goes into our messages. */
+  scrub: (text: string) => string;
 }
 
 /**
@@ -43,7 +46,10 @@ export async function guardStream(response: Response, o: GuardOptions): Promise<
   if (type !== null && !type.toLowerCase().includes('text/event-stream')) {
     response.body.cancel().catch(() => {});
     // A proxy's HTML page with a 200, say: not the stream that was asked for.
-    throw new APIConnectionError({ message: `Expected an event stream, got a 200 with content-type ${type.split(';')[0]!.slice(0, 60)}.` });
+    // Scrubbed: a gateway may echo anything into a header, even a credential.
+    throw new APIConnectionError({
+      message: `Expected an event stream, got a 200 with content-type ${o.scrub(type.split(';')[0]!.slice(0, 60))}.`,
+    });
   }
   const reader = response.body.getReader();
   const check = new StreamCheck(o.path, o.body, o.watch.stored);
@@ -68,7 +74,11 @@ export async function guardStream(response: Response, o: GuardOptions): Promise<
   }
   if (check.failure && !check.output) {
     reader.cancel().catch(() => {});
-    throw errorOfFrame(check.failure.payload, response.headers);
+    const error = errorOfFrame(check.failure.payload, response.headers);
+    // The answer as it came (a 200 and its error frame), for `client.fetch` to hand on as sent.
+    const { status, statusText, headers } = response;
+    keepAnswer(error, new Response(new Blob(head as BlobPart[]), { status, statusText, headers }));
+    throw error;
   }
   (response as Guarded)[kStream] = guardedBody(reader, head, check, response.headers, o);
   return Object.setPrototypeOf(response, GuardedPrototype) as Response;

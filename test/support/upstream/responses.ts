@@ -1,5 +1,5 @@
-/** The Responses API: one text output, as JSON or as its ten SSE events (no `[DONE]`). */
-import { asStr, nowSec, type Obj } from './values.js';
+/** The Responses API: one text output (JSON for a schema), as JSON or as its ten SSE events (no `[DONE]`). */
+import { asObj, asStr, nowSec, type Obj } from './values.js';
 import type { Reply } from './wire.js';
 
 type Status = 'in_progress' | 'completed';
@@ -13,7 +13,9 @@ const responseUsage = {
 };
 
 export function responsesReply(name: string, n: number, body: Obj): Reply {
-  const text = `hello from ${name}`;
+  // Structured output (`text.format.type` 'json_schema') answers JSON, as the chat route does for `response_format`.
+  const schema = asObj(asObj(body.text).format).type === 'json_schema';
+  const text = schema ? JSON.stringify({ answer: `hello from ${name}` }) : `hello from ${name}`;
   const created_at = nowSec();
   const responseObj = (status: Status, output: unknown[]): Obj => ({
     id: `resp_${n}`,
