@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks the package as users get it: packs it, lints the tarball (publint, attw), then installs it
 # into a fresh consumer project with the given openai version and uses it from ESM, CommonJS and
-# TypeScript (node16, nodenext, bundler, CommonJS) and through third-party libraries that take an
-# OpenAI client. Run `npm run build` first.
+# TypeScript (node16, nodenext, bundler, CommonJS), through third-party libraries that take an
+# OpenAI client, and through the host libraries that take its `client.fetch` (AI SDK, LangChain.js).
+# Run `npm run build` first.
 #
 #   bash scripts/check-package.sh [openai-version]    (default: the openai in node_modules)
 #
@@ -19,6 +20,10 @@ typescript_version=${TYPESCRIPT_VERSION:-~5.9.3}
 types_node_version=${TYPES_NODE_VERSION:-20}
 langsmith_version=${LANGSMITH_VERSION:-0.12.0}
 openai_agents_version=${OPENAI_AGENTS_VERSION:-0.20.0}
+ai_version=${AI_VERSION:-7.0.173}
+ai_sdk_openai_version=${AI_SDK_OPENAI_VERSION:-4.0.118}
+langchain_openai_version=${LANGCHAIN_OPENAI_VERSION:-1.6.0}
+langchain_core_version=${LANGCHAIN_CORE_VERSION:-1.4.0}
 
 cd "$root"
 work=$(mktemp -d)
@@ -110,16 +115,19 @@ mkdir "$consumer"
 cp -R scripts/consumer/. "$consumer/"
 # The TypeScript consumers start with `// @ts-nocheck` so the repository's own type check skips
 # them; remove it here, or tsc would pass them unseen.
-for f in "$consumer/consumer.ts" "$consumer/cjs/consumer.ts"; do
+for f in "$consumer/consumer.ts" "$consumer/cjs/consumer.ts" "$consumer/hosts.ts" "$consumer/hosts-langchain.ts"; do
   grep -v '^// @ts-nocheck' "$f" >"$f.tmp" && mv "$f.tmp" "$f"
   if grep -q '@ts-nocheck' "$f"; then summary+=("✗ $f still has @ts-nocheck"); failures=1; finish; fi
 done
 echo '{ "name": "consumer", "private": true, "type": "module" }' >"$consumer/package.json"
-deps=("$tarball" "openai@$openai_version" "typescript@$typescript_version" "@types/node@$types_node_version" "langsmith@$langsmith_version")
-# @openai/agents depends on openai ^7: with openai 6 it would bring its own copy, so it runs on 7 only.
-with_agents=0
-if [[ $openai_major =~ ^[0-9]+$ ]] && [ "$openai_major" -ge 7 ]; then with_agents=1; fi
-[ "$with_agents" = 1 ] && deps+=("@openai/agents-core@$openai_agents_version" "@openai/agents-openai@$openai_agents_version" "zod@4")
+deps=("$tarball" "openai@$openai_version" "typescript@$typescript_version" "@types/node@$types_node_version" "langsmith@$langsmith_version"
+  "ai@$ai_version" "@ai-sdk/openai@$ai_sdk_openai_version" "zod@4")
+# @openai/agents and @langchain/openai depend on openai ^7: with openai 6 each would bring its own
+# copy, so they run on 7 only. The AI SDK does not use openai at all and runs on both.
+with_openai7=0
+if [[ $openai_major =~ ^[0-9]+$ ]] && [ "$openai_major" -ge 7 ]; then with_openai7=1; fi
+[ "$with_openai7" = 1 ] && deps+=("@openai/agents-core@$openai_agents_version" "@openai/agents-openai@$openai_agents_version"
+  "@langchain/openai@$langchain_openai_version" "@langchain/core@$langchain_core_version")
 
 install_consumer() {
   (cd "$consumer" && "${npm_install[@]}" "${deps[@]}") || return 1
@@ -152,9 +160,36 @@ check "TypeScript CommonJS (module node16): compiles to require(), runs" compile
 check "TypeScript CommonJS, module commonjs, moduleResolution node10: type-checks" \
   in_consumer "${tsc[@]}" -p cjs/tsconfig.json --module commonjs --moduleResolution node10 --noEmit
 check "langsmith $(installed langsmith): wrapOpenAI(resilient client) fails over" in_consumer node third-party.mjs langsmith
-if [ "$with_agents" = 1 ]; then
+if [ "$with_openai7" = 1 ]; then
   check "@openai/agents $(installed @openai/agents-openai): OpenAIProvider({ openAIClient }) fails over" in_consumer node third-party.mjs openai-agents
 else
   skip "@openai/agents" "it depends on openai ^7"
+fi
+
+# Host libraries that take `client['fetch']` (typed any, as openai declares fetch private).
+check "TypeScript: client['fetch'] fits createOpenAI({ fetch }), client.fetch does not compile" in_consumer "${tsc[@]}" -p tsconfig.hosts.json
+if [ "$with_openai7" = 1 ]; then
+  check "TypeScript: client['fetch'] fits ChatOpenAI/OpenAIEmbeddings({ configuration: { fetch } })" \
+    in_consumer "${tsc[@]}" -p tsconfig.hosts-langchain.json
+else
+  skip "LangChain.js (types and runtime)" "@langchain/openai depends on openai ^7"
+fi
+# They declare Node >= 22, so their runtime checks run on Node 22: this node if it is one, else the
+# one scripts/test-openai7.sh keeps in .cache/ (installed the same way when missing).
+host_node=node
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 22 ]; then
+  host_node="$root/.cache/node22/node_modules/.bin/node"
+  if [ ! -x "$host_node" ]; then
+    mkdir -p "$root/.cache/node22"
+    (cd "$root/.cache/node22" && echo '{"private":true}' >package.json && npm install --silent --no-audit --no-fund node@22 >/dev/null 2>&1)
+  fi
+fi
+if host_node_version=$("$host_node" --version 2>/dev/null); then
+  check "AI SDK ai $(installed ai) + @ai-sdk/openai $(installed @ai-sdk/openai) (node $host_node_version): createOpenAI({ fetch: client.fetch }) fails over" \
+    in_consumer "$host_node" third-party.mjs ai-sdk
+  [ "$with_openai7" = 1 ] && check "LangChain @langchain/openai $(installed @langchain/openai) (node $host_node_version): ChatOpenAI({ configuration: { fetch } }) fails over" \
+    in_consumer "$host_node" third-party.mjs langchain
+else
+  skip "AI SDK and LangChain.js runtime" "no Node 22 (npm install node@22 into .cache/node22 failed)"
 fi
 finish

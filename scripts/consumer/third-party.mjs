@@ -2,9 +2,12 @@
 // Usage (inside a consumer project that installed the packed tarball): node third-party.mjs NAME
 //   langsmith       langsmith/wrappers `wrapOpenAI(client)`, tracing on, runs posted to a local collector
 //   openai-agents   @openai/agents-core `Runner` with @openai/agents-openai `OpenAIProvider({ openAIClient })`
-// Each makes a chat completion through the library against two loopback upstreams (the primary
-// answers 502 with an HTML page, the fallback a chat.completion) and checks that it succeeded via
-// the fallback and that `switched` fired. Every TCP connection to a host other than loopback throws.
+//   ai-sdk          ai `generateText`/`streamText` over @ai-sdk/openai `createOpenAI({ fetch: client.fetch })`
+//   langchain       @langchain/openai `ChatOpenAI({ configuration: { fetch: client.fetch } })`
+// Each makes a chat completion (ai-sdk: also Responses calls, and streams) through the library
+// against two loopback upstreams (the primary answers 502 with an HTML page, the fallback what was
+// asked) and checks that it succeeded via the fallback and that `switched` fired. Every TCP
+// connection to a host other than loopback throws.
 import http from 'node:http';
 import net from 'node:net';
 import { ResilientOpenAI } from 'resilient-openai';
@@ -43,7 +46,7 @@ function listen(handler) {
 }
 
 async function withClient(run) {
-  const { primaryURL, fallbackURL, close } = await upstreams.start();
+  const { primaryURL, fallbackURL, requests, close } = await upstreams.start();
   const client = new ResilientOpenAI({
     apiKey: 'sk-third-123456',
     baseURL: primaryURL,
@@ -53,13 +56,23 @@ async function withClient(run) {
   const switched = [];
   client.on('switched', (e) => switched.push(`${e.from}->${e.to}`));
   try {
-    const detail = await run(client);
+    const detail = await run(client, requests);
     if (switched.join() !== 'primary->fallback') throw new Error(`expected one switch primary->fallback, saw [${switched.join()}]`);
     return `${detail}; failed over ${switched.join()}`;
   } finally {
     close();
     client.close();
   }
+}
+
+// The host libraries reach the client only through client.fetch, which must route their request
+// (addressed to api.openai.com, which the guard above keeps unreached, with `Bearer unused`) to
+// each endpoint with its own key: exactly one 502 at the primary and one request at the fallback.
+// More would mean the host library (maxRetries: 0) or its SDK retried on top of the client.
+function expectRequests(requests, path) {
+  const want = { primary: [`POST /v1${path} Bearer sk-third-123456`], fallback: [`POST /v1${path} Bearer sk-third-654321`] };
+  if (JSON.stringify(requests) !== JSON.stringify(want))
+    throw new Error(`requests per upstream: expected ${JSON.stringify(want)}, saw ${JSON.stringify(requests)}`);
 }
 
 const checks = {
@@ -111,6 +124,53 @@ const checks = {
       const result = await runner.run(agent, 'hi');
       if (result.finalOutput !== 'from fallback') throw new Error(`unexpected final output ${JSON.stringify(result.finalOutput)}`);
       return 'Runner + OpenAIProvider({ openAIClient }): agent answered via the fallback';
+    });
+  },
+
+  // https://ai-sdk.dev/providers/ai-sdk-providers/openai: the provider takes a fetch, not a client.
+  // Each model and call kind fails over on a client of its own, so that each shows its own 502.
+  async 'ai-sdk'() {
+    const { createOpenAI } = await import('@ai-sdk/openai');
+    const { generateText, streamText } = await import('ai');
+    const models = {
+      chat: ['/chat/completions', (openai) => openai.chat('gpt-test')],
+      Responses: ['/responses', (openai) => openai('gpt-test')],
+    };
+    const calls = {
+      generateText: async (model) => (await generateText({ model, prompt: 'hi', maxRetries: 0 })).text,
+      streamText: async (model) => {
+        const errors = []; // streamText hands errors to onError and ends textStream early
+        const result = streamText({ model, prompt: 'hi', maxRetries: 0, onError: ({ error }) => errors.push(error) });
+        let text = '';
+        for await (const delta of result.textStream) text += delta;
+        if (errors.length) throw errors[0];
+        return text;
+      },
+    };
+    const done = [];
+    for (const [api, [path, modelOf]] of Object.entries(models)) {
+      for (const [call, run] of Object.entries(calls)) {
+        await withClient(async (client, requests) => {
+          const text = await run(modelOf(createOpenAI({ apiKey: 'unused', fetch: client.fetch })));
+          if (text !== 'from fallback') throw new Error(`${call} over ${api}: unexpected text ${JSON.stringify(text)}`);
+          expectRequests(requests, path);
+        });
+        done.push(`${call} (${api})`);
+      }
+    }
+    return `createOpenAI({ fetch: client.fetch }): ${done.join(', ')}, each answered via the fallback, one request per upstream`;
+  },
+
+  // https://docs.langchain.com/oss/javascript/integrations/chat/openai: ChatOpenAI builds its own
+  // OpenAI client from `configuration`, whose fetch is ours.
+  async langchain() {
+    const { ChatOpenAI } = await import('@langchain/openai');
+    return withClient(async (client, requests) => {
+      const chat = new ChatOpenAI({ model: 'gpt-test', apiKey: 'unused', maxRetries: 0, configuration: { fetch: client.fetch } });
+      const reply = await chat.invoke('hi');
+      if (reply.content !== 'from fallback') throw new Error(`unexpected reply ${JSON.stringify(reply.content)}`);
+      expectRequests(requests, '/chat/completions');
+      return 'ChatOpenAI({ configuration: { fetch: client.fetch } }).invoke answered via the fallback, one request per upstream';
     });
   },
 };

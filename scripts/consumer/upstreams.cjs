@@ -7,29 +7,64 @@ function listen(handler) {
   });
 }
 
+// The fallback's answer to the host libraries (AI SDK, LangChain): a chat completion, or a Responses
+// object for /responses, each as SSE when the body says "stream": true, ending in the frame the
+// client's stream check waits for ([DONE], response.completed). The SDK-based checks get the chat
+// completion JSON they always got.
+const TEXT = 'from fallback';
+function answer(path, body) {
+  const chunks = ['from ', 'fallback'];
+  if (path.endsWith('/responses')) {
+    const part = { type: 'output_text', text: TEXT, annotations: [] };
+    const message = { type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [part] };
+    const usage = { input_tokens: 1, output_tokens: 2, total_tokens: 3 };
+    const response = { id: 'resp_1', object: 'response', created_at: 1, model: 'm', status: 'completed', output: [message], usage };
+    if (!body.stream) return { json: response };
+    const ids = { item_id: 'msg_1', output_index: 0, content_index: 0 };
+    const events = [
+      { type: 'response.created', response: { ...response, status: 'in_progress', output: [], usage: null } },
+      { type: 'response.output_item.added', output_index: 0, item: { ...message, status: 'in_progress', content: [] } },
+      ...chunks.map((delta) => ({ type: 'response.output_text.delta', ...ids, delta })),
+      { type: 'response.output_item.done', output_index: 0, item: message },
+      { type: 'response.completed', response },
+    ];
+    return { sse: events.map((e, i) => `event: ${e.type}\ndata: ${JSON.stringify({ ...e, sequence_number: i })}\n\n`) };
+  }
+  const base = { id: 'c1', created: 1, model: 'm' };
+  if (!body.stream) {
+    const choices = [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: TEXT } }];
+    return { json: { ...base, object: 'chat.completion', choices } };
+  }
+  const chunk = (delta, finish_reason) => ({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason }] });
+  const frames = [chunk({ role: 'assistant', content: chunks[0] }, null), chunk({ content: chunks[1] }, 'stop')];
+  return { sse: [...frames.map((f) => `data: ${JSON.stringify(f)}\n\n`), 'data: [DONE]\n\n'] };
+}
+
 exports.start = async function start() {
+  // What each upstream received, `METHOD path authorization`, for checks that count requests exactly.
+  const requests = { primary: [], fallback: [] };
+  const note = (name, req) => requests[name].push(`${req.method} ${req.url} ${req.headers.authorization}`);
   const primary = await listen((req, res) => {
+    note('primary', req);
     res.writeHead(502, { 'content-type': 'text/html' }).end('<html>502 Bad Gateway</html>');
   });
   const fallback = await listen((req, res) => {
-    req.resume();
+    note('fallback', req);
+    const body = [];
+    req.on('data', (c) => body.push(c));
     req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          id: 'c1',
-          object: 'chat.completion',
-          created: 1,
-          model: 'm',
-          choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'from fallback' } }],
-        }),
-      );
+      const text = Buffer.concat(body).toString('utf8');
+      const reply = answer(req.url, text ? JSON.parse(text) : {});
+      if (reply.json) return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(reply.json));
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(reply.sse.join(''));
     });
   });
   const url = (server) => `http://127.0.0.1:${server.address().port}/v1`;
   return {
     primaryURL: url(primary),
     fallbackURL: url(fallback),
+    requests,
     close: () => {
       primary.close();
       fallback.close();
