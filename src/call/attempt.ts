@@ -4,18 +4,25 @@ import type { Endpoint } from '../routing/router.js';
 import { bufferBody } from '../streams/buffer-body.js';
 import { guardStream, type StreamWatch } from '../streams/guard-stream.js';
 import { prepareAttempt } from './attempt-options.js';
+import { follow } from './signals.js';
 import { kKeepAnswer, type KeepAnswer } from '../streams/kept-answers.js';
 import type { CallPlan } from './plan.js';
-import { either } from './signals.js';
 import type { RequestOptions } from './types.js';
 
 /**
  * One attempt: exactly one HTTP request through one inner client (its own retries off), read far
  * enough to know it succeeded: a whole body, or a stream's first event.
  */
+// What a whole answer's props carry: the SDK reads `controller` only to build a Stream, so a call
+// that does not stream shares one that is never aborted instead of creating its own.
+let unusedController: AbortController | undefined;
+
 export class Attempt {
-  /** What `Stream` aborts on `break`: a stream's request follows it and the caller's signal. */
-  readonly controller = new AbortController();
+  /**
+   * What `Stream` aborts on `break`: for a stream, the inner client's own controller of the
+   * request (set when the answer arrives), which already follows the caller's signal.
+   */
+  controller: AbortController;
   readonly signal: AbortSignal | undefined;
   readonly options: RequestOptions;
   /** When the request went out: answers to requests older than a breaker change are stale. */
@@ -36,12 +43,11 @@ export class Attempt {
     this.#idleMs = timeouts.streamIdleMs;
     this.#timeMs = Math.min(options.timeout ?? defaults.timeout ?? endpoint.timeout ?? timeouts.requestMs, remainingMs);
     const headersMs = isStream ? Math.min(timeouts.streamHeadersMs, this.#timeMs) : this.#timeMs;
-    // A non-streaming call without a signal needs none: it is complete when it returns, and
-    // creating an AbortSignal on every call is measurable.
-    this.signal =
-      signal ? either(signal, this.controller)
-      : isStream ? this.controller.signal
-      : undefined;
+    // No AbortController of our own: a body is bounded by cancelling its reader, and a stream is
+    // aborted through the inner client's controller, which the SDK links to the caller's signal.
+    // Creating one, and linking it, costs more per call than the rest of the attempt.
+    this.controller = unusedController ??= new AbortController();
+    this.signal = signal && follow(signal);
     this.options = prepareAttempt(options, endpoint, this.signal, Math.ceil(headersMs), defaults, plan.override !== undefined);
     if (plan.raw) {
       const keep: KeepAnswer = (response) => {
@@ -53,17 +59,18 @@ export class Attempt {
 
   /** Sends the request; `watch` hears how a stream ends, after it was handed out. */
   async send(watch: StreamWatch | undefined): Promise<Response> {
-    const response = await this.endpoint.client.request(this.options).asResponse();
+    const { response, controller } = await answerOf(this.endpoint.client.request(this.options));
     // What is left of the attempt's time bounds the body, or the wait for a stream's first output.
     const leftMs = this.sentAt + this.#timeMs - Date.now();
     if (this.plan.bufferable && response.status !== 204) return bufferBody(response, leftMs, this.signal);
     if (!this.plan.isStream || !watch) return response;
     const { options } = this.plan;
+    this.controller = controller;
     return guardStream(response, {
       firstOutputMs: leftMs,
       idleMs: this.#idleMs,
-      controller: this.controller,
-      signal: this.signal!,
+      controller,
+      signal: controller.signal,
       endpoint: this.endpoint.name,
       path: options.path,
       body: options.body,
@@ -76,4 +83,21 @@ export class Attempt {
   get oneShotBody(): boolean {
     return this.options.__metadata?.['hasStreamingBody'] === true;
   }
+}
+
+type InnerPromise = ReturnType<Endpoint['client']['request']>;
+
+/**
+ * What the inner client's promise resolves before parsing: the response and the controller its
+ * fetch follows. Read from the promise's own field (openai 6 and 7 have it); without it, a
+ * controller of our own, which ends the stream we hand out but not the request under it.
+ */
+async function answerOf(promise: InnerPromise): Promise<{ response: Response; controller: AbortController }> {
+  const props = (promise as unknown as { responsePromise?: Promise<{ response: Response; controller?: AbortController }> }).responsePromise;
+  if (props) {
+    const { response, controller } = await props;
+    if (controller) return { response, controller };
+    return { response, controller: new AbortController() };
+  }
+  return { response: await promise.asResponse(), controller: new AbortController() };
 }

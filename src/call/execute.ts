@@ -1,4 +1,3 @@
-import pRetry from 'p-retry';
 import { APIConnectionTimeoutError, APIUserAbortError } from 'openai';
 import { log } from '../observe/log.js';
 import type { CallTrace } from '../observe/telemetry/call-trace.js';
@@ -52,6 +51,8 @@ export async function execute(
     // Only a failed call pays for what follows.
     call.afterFailure(failed, 1);
     if (plan.maxAttempts < 2 || !(await call.proceed(failed, 1))) throw failed;
+    // Imported on the first retry: an app whose calls succeed never loads it.
+    const { default: pRetry } = await import('p-retry');
     return await pRetry(call.attempt, {
       retries: plan.maxAttempts - 2,
       // Delays come from the policy (Retry-After, jitter); p-retry's own backoff is off.

@@ -17,11 +17,13 @@ export function abortableSleep(ms: number, signal: AbortSignal | undefined): Pro
 }
 
 /**
- * A signal that aborts when either does. `AbortSignal.any` holds the caller's signal weakly, so a
- * long-lived signal shared by many calls does not collect one listener per call.
+ * A signal of the attempt's own that aborts with the caller's. The SDK leaves a listener on the
+ * signal it is given, for good: on this one, not on a long-lived signal shared by many calls
+ * (`AbortSignal.any` holds the caller's weakly).
  */
-export function either(signal: AbortSignal, controller: AbortController): AbortSignal {
-  if (typeof AbortSignal.any === 'function') return AbortSignal.any([signal, controller.signal]);
+export function follow(signal: AbortSignal): AbortSignal {
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any([signal]);
+  const controller = new AbortController();
   signal.addEventListener('abort', () => controller.abort(), { once: true });
   return controller.signal;
 }

@@ -82,8 +82,24 @@ export const RESOURCE_TABLE: Readonly<Record<string, ResourceRule>> = {
   models: (verb) => verb === 'delete',
 };
 
+type Resource = { readonly key: string; readonly rule: ResourceRule; readonly rest: string } | undefined;
+
+// A call asks for its path's entry several times (its rule, which ids it names and creates), and
+// most calls use a few paths: the last ones looked up are kept (cleared when full, ids vary).
+const looked = new Map<string, Resource>();
+
 /** The table's entry for a path and the rest of the path after it, or undefined when none names it. */
-export function resourceOf(path: string): { key: string; rule: ResourceRule; rest: string } | undefined {
+export function resourceOf(path: string): Resource {
+  let entry = looked.get(path);
+  if (entry === undefined && !looked.has(path)) {
+    entry = lookUp(path);
+    if (looked.size >= 256) looked.clear();
+    looked.set(path, entry);
+  }
+  return entry;
+}
+
+function lookUp(path: string): Resource {
   const [first, second, rest] = segments(path);
   if (!first) return undefined;
   const key = second === undefined ? undefined : `${first}/${second}`;

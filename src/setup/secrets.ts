@@ -79,8 +79,32 @@ function learnRequest(url: unknown, init: RequestInit | undefined, secrets: Secr
   // Most requests carry no query credential and no userinfo: skip parsing them.
   if (href && (href.includes('?') || href.includes('@'))) for (const secret of urlSecrets(href)) secrets.learn(secret);
   forEachHeader(init?.headers, (name, value) => {
-    for (const secret of headerSecrets(name, value)) secrets.learn(secret);
+    if (!isSecretHeader(name)) return;
+    // A cookie splits by its name; every other credential header the same way.
+    let parts = name === 'cookie' ? undefined : expanded.get(value);
+    if (!parts) {
+      parts = headerSecrets(name, value);
+      if (expanded.size >= MAX_CACHED) expanded.delete(expanded.keys().next().value!);
+      expanded.set(value, parts);
+    }
+    for (const secret of parts) secrets.learn(secret);
   });
+}
+
+// This runs on every request, and the same header names and credential values come back on each:
+// what a name means and what a value splits into are worked out once (bounded, oldest out).
+const MAX_CACHED = 256;
+const secretNames = new Map<string, boolean>();
+const expanded = new Map<string, string[]>();
+
+function isSecretHeader(name: string): boolean {
+  let secret = secretNames.get(name);
+  if (secret === undefined) {
+    secret = SECRET_HEADER.test(name);
+    if (secretNames.size >= MAX_CACHED) secretNames.delete(secretNames.keys().next().value!);
+    secretNames.set(name, secret);
+  }
+  return secret;
 }
 
 /** A credential header's value, and the parts a page may echo alone. */

@@ -83,8 +83,9 @@ const REPLAY: PropertyDescriptorMap = {
 };
 
 // One prototype for every replayed response: a single prototype switch per call instead of
-// defining eight properties on each instance.
-const ReplayPrototype = Object.create(Response.prototype, REPLAY) as Response;
+// defining eight properties on each instance. Made at first use: reading `Response` at import
+// would load Node's fetch implementation into every process that imports the package.
+let ReplayPrototype: Response | undefined;
 
 /**
  * Makes `response` serve its already-read body again: every body method and `body` itself work
@@ -92,7 +93,7 @@ const ReplayPrototype = Object.create(Response.prototype, REPLAY) as Response;
  */
 function replayable(response: Response, bytes: Uint8Array): Response {
   (response as Replayed)[kBytes] = bytes;
-  return Object.setPrototypeOf(response, ReplayPrototype) as Response;
+  return Object.setPrototypeOf(response, (ReplayPrototype ??= Object.create(Response.prototype, REPLAY) as Response)) as Response;
 }
 
 /**

@@ -81,7 +81,7 @@ export async function guardStream(response: Response, o: GuardOptions): Promise<
     throw error;
   }
   (response as Guarded)[kStream] = guardedBody(reader, head, check, response.headers, o);
-  return Object.setPrototypeOf(response, GuardedPrototype) as Response;
+  return Object.setPrototypeOf(response, (GuardedPrototype ??= Object.create(Response.prototype, GUARDED) as Response)) as Response;
 }
 
 function guardedBody(
@@ -197,8 +197,10 @@ const viaGuard = (method: 'text' | 'json' | 'arrayBuffer' | 'blob' | 'bytes') =>
 });
 
 // A streamed response keeps its identity (URL, headers, status) and only its body is swapped for
-// the guarded one: cheaper than building a new Response per stream.
-const GuardedPrototype = Object.create(Response.prototype, {
+// the guarded one: cheaper than building a new Response per stream. Made at first use, as the
+// replayed one (buffer-body.ts): `Response` is not read at import.
+let GuardedPrototype: Response | undefined;
+const GUARDED: PropertyDescriptorMap = {
   body: {
     get(this: Guarded) {
       return this[kStream];
@@ -216,4 +218,4 @@ const GuardedPrototype = Object.create(Response.prototype, {
   arrayBuffer: viaGuard('arrayBuffer'),
   blob: viaGuard('blob'),
   bytes: viaGuard('bytes'),
-}) as Response;
+};
