@@ -1,10 +1,12 @@
 // Which endpoint served a call, read from its response without listeners.
 
-// A WeakMap rather than a property or a header: the response stays the SDK's own object.
-const servedBy = new WeakMap<object, string>();
+// A symbol on the response rather than a WeakMap entry: it is set on every call, and a WeakMap
+// entry per response costs measurably more (and more again in each garbage collection). Symbols
+// stay out of the response's JSON, its keys and its `for…in`.
+const kServedBy = Symbol('resilient-openai.served-by');
 
 export function markServed(response: Response, endpoint: string): void {
-  servedBy.set(response, endpoint);
+  (response as { [kServedBy]?: string })[kServedBy] = endpoint;
 }
 
 /**
@@ -13,5 +15,5 @@ export function markServed(response: Response, endpoint: string): void {
  * failed call, `getAttemptErrors(error)` names the endpoint of every attempt.
  */
 export function getServedBy(response: Response): string | undefined {
-  return typeof response === 'object' && response !== null ? servedBy.get(response) : undefined;
+  return typeof response === 'object' && response !== null ? (response as { [kServedBy]?: string })[kServedBy] : undefined;
 }
