@@ -69,11 +69,24 @@ function segments(path: string): string[] {
 
 const TABLE = STREAM_ENDPOINTS.map((entry) => ({ parts: segments(entry.path), rule: entry.rule }));
 
-/** The rule for a streaming request's path; the request body gives `n` for chat. */
-export function ruleFor(path: string, body: unknown): StreamRule {
+// Streams use a few paths: the entry found for each is kept (cleared when full, ids vary).
+const found = new Map<string, ((body: unknown) => StreamRule) | null>();
+
+function entryFor(path: string): ((body: unknown) => StreamRule) | null {
   const parts = segments(path);
   for (const entry of TABLE) {
-    if (entry.parts.length === parts.length && entry.parts.every((p, i) => p === '*' || p === parts[i])) return entry.rule(body);
+    if (entry.parts.length === parts.length && entry.parts.every((p, i) => p === '*' || p === parts[i])) return entry.rule;
   }
-  return ANY();
+  return null;
+}
+
+/** The rule for a streaming request's path; the request body gives `n` for chat. */
+export function ruleFor(path: string, body: unknown): StreamRule {
+  let rule = found.get(path);
+  if (rule === undefined) {
+    rule = entryFor(path);
+    if (found.size >= 256) found.clear();
+    found.set(path, rule);
+  }
+  return rule ? rule(body) : ANY();
 }
