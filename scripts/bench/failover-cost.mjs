@@ -29,7 +29,8 @@ async function timeEach(fn, times) {
   return ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)];
 }
 
-export async function failoverCost({ OpenAI, ResilientOpenAI }) {
+/** `samples`: how many times the slow comparisons (seconds each: the plain SDK's and the seed's backoff) run. */
+export async function failoverCost({ OpenAI, ResilientOpenAI, samples = 3 }) {
   const primary = await startUpstream('primary');
   const fallback = await startUpstream('fallback');
   const options = { apiKey: 'sk-bench', baseURL: primary.url, fallback: { apiKey: 'sk-bench', baseURL: fallback.url }, healthCheck: false };
@@ -43,9 +44,9 @@ export async function failoverCost({ OpenAI, ResilientOpenAI }) {
   const failoverP50 = summarize(failing.latencies, failing.wallMs).p50;
 
   const plain = new OpenAI({ apiKey: 'sk-bench', baseURL: primary.url });
-  const plainFailMs = await timeEach(() => plain.chat.completions.create(chat), 3);
+  const plainFailMs = await timeEach(() => plain.chat.completions.create(chat), samples);
   const seedFallback = new OpenAI({ apiKey: 'sk-bench', baseURL: fallback.url });
-  const seedMs = await timeEach(() => seedStyle(plain, seedFallback), 2);
+  const seedMs = await timeEach(() => seedStyle(plain, seedFallback), Math.max(1, samples - 1));
   await Promise.all([primary.close(), fallback.close()]);
   return { healthyP50, failoverP50, plainFailMs, seedMs };
 }

@@ -1,15 +1,18 @@
 // Small helpers shared by the benchmark scenarios: upstream processes, timing, statistics.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { pinUpstream } from './pin.mjs';
 
 const upstreamScript = fileURLToPath(new URL('./upstream.mjs', import.meta.url));
 
-/** Starts an upstream in its own process; resolves to a handle with its URL and IPC controls. */
+/** Starts an upstream in its own process (on its own core after `pin()`); resolves to a handle with its URL and IPC controls. */
 export function startUpstream(name) {
   const child = fork(upstreamScript, [name], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('message', ({ port }) => {
+      // Once it listens: the threads Node starts at boot exist by now, and later ones inherit.
+      pinUpstream(child.pid);
       const send = (msg) => child.send(msg);
       resolve({
         url: `http://127.0.0.1:${port}/v1`,
@@ -17,6 +20,8 @@ export function startUpstream(name) {
         every502: (n) => send({ every502: n }),
         delay: (ms) => send({ delayMs: ms }),
         reset: () => send({ reset: true }),
+        // 'hold' keeps every answer until release(); stats() after mode() confirms the mode is in effect.
+        release: () => send({ release: true }),
         stats: () =>
           new Promise((res) => {
             const on = (msg) => {

@@ -1,6 +1,10 @@
 // 5. Memory: heap over 100,000 calls, 10,000 of which fail over (the primary answers 502 to every
-// tenth request), sampled every 10,000 calls after a 10,000-call warm-up. Also listener and timer counts.
+// tenth request), sampled every 10,000 calls after a 10,000-call warm-up. Also listener and timer
+// counts; heap per idle client and per call in flight (memory-clients.mjs); with `million`, heap
+// over 1,000,000 calls with an in-memory fetch (memory-flat.mjs, about two minutes).
 import { load, startUpstream } from './lib.mjs';
+import { clientMemory } from './memory-clients.mjs';
+import { flatMemory } from './memory-flat.mjs';
 
 const chat = { model: 'bench', messages: [{ role: 'user', content: 'hi' }] };
 
@@ -11,7 +15,7 @@ function heapMB() {
 }
 const handles = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
-export async function memory({ ResilientOpenAI, total = 100_000 }) {
+export async function memory({ OpenAI, ResilientOpenAI, total = 100_000, clients = 1000, inFlight = 1000, million = false }) {
   const primary = await startUpstream('primary');
   const fallback = await startUpstream('fallback');
   primary.every502(10);
@@ -44,6 +48,8 @@ export async function memory({ ResilientOpenAI, total = 100_000 }) {
   client.close();
   await Promise.all([primary.close(), fallback.close()]);
   return {
+    ...(await clientMemory({ OpenAI, ResilientOpenAI, clients, inFlight })),
+    ...(million && { million: await flatMemory({ ResilientOpenAI }) }),
     calls: total,
     failovers,
     gcExposed: typeof globalThis.gc === 'function',

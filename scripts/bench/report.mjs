@@ -1,48 +1,22 @@
-// Turns the benchmark results into one markdown table: figure, comparison, ratio, goal, met.
-import { fmt } from './lib.mjs';
+// Turns the benchmark results into one markdown table: figure, comparison, ratio, goal, met, and
+// noise (for the comparisons with an A/A control: how far apart two identical clients came out).
+import { footprintRows, memoryRows } from './report-memory.mjs';
+import { cpuRows, inprocessRows, overheadRows } from './report-overhead.mjs';
+import { fmt, ms, us, yes } from './report-lib.mjs';
 
-const ms = (n) => `${fmt(n, n < 10 ? 2 : 0)} ms`;
-const us = (n) => `${fmt(n, 1)} µs`;
-const yes = (ok) => (ok ? '✅' : '❌ missed');
+const pinned = (p) =>
+  !p ? ''
+  : p.applied ?
+    ` Client pinned to core ${p.clientCore}, upstream processes to core ${p.upstreamCore} (\`taskset\`; propagation and import time unpinned).`
+  : ` Not pinned (${p.reason}).`;
 
 export function render(r) {
   const rows = [];
-  const add = (measure, ours, comparison, ratio, goal, met) =>
-    rows.push(`| ${measure} | ${ours} | ${comparison} | ${ratio} | ${goal} | ${met} |`);
-  for (const c of r.overhead) {
-    add(
-      `1. ${c.case}: throughput`,
-      `${fmt(c.resilient.rps)} req/s`,
-      `plain OpenAI ${fmt(c.plain.rps)} req/s`,
-      fmt(c.throughputRatio, 3),
-      '≥ 0.97',
-      yes(c.throughputRatio >= 0.97),
-    );
-    add(
-      `1. ${c.case}: p50 / p99`,
-      `${ms(c.resilient.p50Ms)} / ${ms(c.resilient.p99Ms)}`,
-      `${ms(c.plain.p50Ms)} / ${ms(c.plain.p99Ms)}`,
-      `+${fmt(c.addedP50Us, 0)} µs p50`,
-      'p50 + < 50 µs',
-      yes(c.addedP50Us < 50),
-    );
-  }
-  for (const [kind, label, goal, met] of [
-    ['json', 'JSON call', '< 50 µs added', (c) => c.addedUs < 50],
-    ['sse', 'SSE stream of 200 events in one read', '≤ +15 µs (frame reader)', (c) => c.addedUs <= 15],
-    ['sseChunked', 'SSE stream of 200 events, one read each', '≤ +1 %', (c) => c.addedUs <= c.plainUs * 0.01],
-  ]) {
-    const c = r.cpu[kind];
-    if (!c) continue;
-    add(
-      `1b. Client CPU per ${label} (in-memory fetch)`,
-      us(c.resilientUs),
-      `plain OpenAI ${us(c.plainUs)}`,
-      `+${us(c.addedUs)}`,
-      goal,
-      yes(met(c)),
-    );
-  }
+  const add = (measure, ours, comparison, ratio, goal, met, noise = '—') =>
+    rows.push(`| ${measure} | ${ours} | ${comparison} | ${ratio} | ${goal} | ${met} | ${noise} |`);
+  overheadRows(r, add);
+  cpuRows(r, add);
+  inprocessRows(r, add);
   const f = r.failover;
   add(
     '2. Call whose primary answers 502 (p50)',
@@ -114,23 +88,7 @@ export function render(r) {
     );
     add('4. The next call after the switch', ms(h.nextMs), '—', '—', 'skips the hung primary', yes(h.nextMs < 1000));
   } else add('4. Hung primary', 'skipped (--quick)', '—', '—', '—', '—');
-  const m = r.memory;
-  add(
-    `5. Heap after ${fmt(m.calls)} calls (${fmt(m.failovers)} failovers)`,
-    `last three checkpoints ${fmt(m.after.heap, 1)} MB`,
-    `first three checkpoints ${fmt(m.before.heap, 1)} MB`,
-    fmt(m.heapRatio, 3),
-    '≤ 1.10',
-    yes(m.heapRatio <= 1.1 && m.gcExposed),
-  );
-  add(
-    '5. Listeners / timers',
-    `${m.after.listeners} / ${m.after.timers}`,
-    `after warm-up ${m.before.listeners} / ${m.before.timers}`,
-    '—',
-    'no growth',
-    yes(m.after.listeners === m.before.listeners && m.after.timers <= m.before.timers),
-  );
+  memoryRows(r, add);
   if (r.propagation) {
     const pr = r.propagation;
     for (const [key, label] of [
@@ -148,23 +106,7 @@ export function render(r) {
       );
     }
   }
-  const fp = r.footprint;
-  add(
-    '7. Import time (built package)',
-    ms(fp.importOursMs),
-    `openai alone ${ms(fp.importOpenAIMs)}`,
-    fmt(fp.importOursMs / fp.importOpenAIMs, 2),
-    '—',
-    '—',
-  );
-  add(
-    '7. Bundle size (ESM, minified: no)',
-    `${fmt(fp.esmBytes / 1024, 1)} kB (${fmt(fp.esmGzipBytes / 1024, 1)} kB gzip)`,
-    `CJS ${fmt(fp.cjsBytes / 1024, 1)} kB (p-retry bundled)`,
-    '—',
-    '—',
-    '—',
-  );
+  footprintRows(r, add);
   const a = r.affinity;
   if (a) {
     add(
@@ -208,10 +150,12 @@ export function render(r) {
   }
   const mc = r.machine;
   return [
-    `Measured ${mc.date} on ${mc.cpu} (${mc.cores} cores, ${mc.memoryGiB} GiB), ${mc.os}, Node ${mc.node}, openai ${mc.openai}${mc.quick ? ' (quick run: smaller loads)' : ''}.`,
+    `Measured ${mc.date} on ${mc.cpu} (${mc.cores} cores, ${mc.memoryGiB} GiB), ${mc.os}, Node ${mc.node}, openai ${mc.openai}${mc.quick ? ' (quick run: smaller loads)' : ''}.${pinned(mc.pinning)}`,
     '',
-    '| Measure | resilient-openai | Comparison | Ratio | Goal | Met |',
-    '|---|---|---|---|---|---|',
+    'Noise: a comparison with an A/A control (a second plain client, or `openai` imported twice, in the same rounds) is inside the noise when its median is no further from no difference than the A/A interquartile width (or the A/A median, if further); a goal missed inside the noise is not decided by the run (❔).',
+    '',
+    '| Measure | resilient-openai | Comparison | Ratio | Goal | Met | Noise |',
+    '|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }

@@ -1,5 +1,6 @@
 // A fast OpenAI-shaped upstream for benchmarks, run in its own process so that the client under
-// test does not share an event loop with it. Controlled over IPC: { mode: 'ok' | '502' | 'hang' }
+// test does not share an event loop with it. Controlled over IPC: { mode: 'ok' | '502' | 'hang' | 'hold' }
+// ('hold' keeps each answer until { release: true }, for calls held in flight),
 // { every502: N } (answer 502 to every Nth request) and { delayMs } (time to answer). Reports its request counts on demand.
 import { createServer } from 'node:http';
 
@@ -10,6 +11,7 @@ let delayMs = 0;
 let served = 0;
 let received = 0;
 let receivedWhileDown = 0;
+const held = [];
 
 const completion = JSON.stringify({
   id: 'chatcmpl-bench',
@@ -38,7 +40,8 @@ const server = createServer((req, res) => {
       return;
     }
     served++;
-    if (delayMs) setTimeout(() => answer(req, res, body), delayMs);
+    if (mode === 'hold') held.push(() => answer(req, res, body));
+    else if (delayMs) setTimeout(() => answer(req, res, body), delayMs);
     else answer(req, res, body);
   });
 });
@@ -66,14 +69,16 @@ function answer(req, res, body) {
   }
 }
 server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+// A backlog above the default 511: a thousand calls held in flight open a thousand connections at once.
+server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => process.send({ port: server.address().port }));
 
 process.on('message', (msg) => {
   if (msg.mode) mode = msg.mode;
   if ('every502' in msg) every502 = msg.every502;
   if ('delayMs' in msg) delayMs = msg.delayMs;
+  if (msg.release) for (const release of held.splice(0)) release();
   if (msg.reset) served = received = receivedWhileDown = 0;
-  if (msg.stats) process.send({ stats: { served, received, receivedWhileDown } });
+  if (msg.stats) process.send({ stats: { served, received, receivedWhileDown, held: held.length } });
   if (msg.exit) {
     server.closeAllConnections();
     server.close(() => process.exit(0));
