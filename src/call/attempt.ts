@@ -53,7 +53,7 @@ export class Attempt {
       const keep: KeepAnswer = (response) => {
         this.answer = response;
       };
-      this.options.fetchOptions = { ...this.options.fetchOptions, [kKeepAnswer]: keep } as RequestOptions['fetchOptions'];
+      this.options.fetchOptions = { ...this.options.fetchOptions, [kKeepAnswer]: keep } as unknown as RequestOptions['fetchOptions'];
     }
   }
 
