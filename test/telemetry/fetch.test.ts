@@ -2,29 +2,11 @@
  * A request through `client.fetch` (as the AI SDK or LangChain sends it) is traced as the same
  * call through an SDK method: one CLIENT span, one child span per attempt, under the app's span.
  */
-import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { chat, setup } from '../support/harness.js';
+import { useTracing } from './tracing.js';
 
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-let contextManager: AsyncLocalStorageContextManager;
-
-beforeAll(() => {
-  contextManager = new AsyncLocalStorageContextManager().enable();
-  context.setGlobalContextManager(contextManager);
-  trace.setGlobalTracerProvider(provider);
-});
-afterAll(() => {
-  trace.disable();
-  context.disable();
-});
-beforeEach(() => exporter.reset());
-
-const spans = () => exporter.getFinishedSpans();
-const children = (parent: ReadableSpan) => spans().filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId);
+const { provider, spans, children } = useTracing();
 const post = (body: unknown) => ({
   method: 'POST',
   headers: { 'content-type': 'application/json', authorization: 'Bearer unused' },

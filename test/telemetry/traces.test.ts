@@ -2,31 +2,13 @@
  * Traces with the real OpenTelemetry SDK: one CLIENT span per call (GenAI conventions) with one
  * child span per attempt (HTTP client conventions), parented under the app's active span.
  */
-import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { trace } from '@opentelemetry/api';
+import { describe, expect, it } from 'vitest';
 import { getServedBy } from '../../src/index.js';
 import { chat, setup } from '../support/harness.js';
+import { useTracing } from './tracing.js';
 
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-let contextManager: AsyncLocalStorageContextManager;
-
-beforeAll(() => {
-  contextManager = new AsyncLocalStorageContextManager().enable();
-  context.setGlobalContextManager(contextManager);
-  trace.setGlobalTracerProvider(provider);
-});
-afterAll(() => {
-  trace.disable();
-  context.disable();
-});
-beforeEach(() => exporter.reset());
-
-const spans = () => exporter.getFinishedSpans();
-const byName = (name: string) => spans().filter((s) => s.name === name);
-const children = (parent: ReadableSpan) => spans().filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId);
+const { spans, byName, children } = useTracing();
 
 describe('traces', () => {
   it('a 502 failover: one call span, two attempt spans (the 502, then the fallback with resend_count 1)', async () => {
