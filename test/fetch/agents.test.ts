@@ -5,6 +5,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ResilientOpenAI } from '../../src/index.js';
 import { chat, FALLBACK_KEY, PRIMARY_KEY, setup } from '../support/harness.js';
+import { countFetchReads } from './support.js';
 
 // Nothing of the Agents SDK's tracing leaves the machine (its exporter posts to api.openai.com).
 process.env.OPENAI_AGENTS_DISABLE_TRACING = '1';
@@ -14,21 +15,6 @@ type AgentsCore = typeof import('@openai/agents-core');
 /** The Agents SDK types its client as openai 7's `OpenAI`; ours is the installed openai's. */
 type AgentsClient = ConstructorParameters<AgentsOpenAI['OpenAIResponsesModel']>[0];
 const asAgentsClient = (client: ResilientOpenAI) => client as unknown as AgentsClient;
-
-/** Counts reads of `client.fetch` from now on, the value unchanged: proof that a code path never touches it. */
-function countFetchReads(client: ResilientOpenAI): () => number {
-  const value: unknown = client['fetch'];
-  let reads = 0;
-  Object.defineProperty(client, 'fetch', {
-    configurable: true,
-    enumerable: true,
-    get: () => {
-      reads++;
-      return value;
-    },
-  });
-  return () => reads;
-}
 
 async function failing() {
   const ctx = await setup();

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ResilientOpenAI } from '../../src/index.js';
 import { chat, FALLBACK_KEY, PRIMARY_KEY, setup, storedSetup, track, upstream } from '../support/harness.js';
 import { batchCursors, streamText } from '../support/sdk-calls.js';
+import { CHAT_URL, countFetchReads, fetchOf, post } from './support.js';
 
 // langsmith's wrapper traces only when told to: never here, so nothing leaves the machine.
 process.env.LANGSMITH_TRACING = 'false';
@@ -15,17 +16,6 @@ delete process.env.LANGCHAIN_TRACING_V2;
 delete process.env.LANGCHAIN_TRACING;
 
 type Fetch = typeof globalThis.fetch;
-
-/** `client.fetch`: typed private in openai's .d.ts, public at runtime. */
-const fetchOf = (client: OpenAI): Fetch => client['fetch'] as Fetch;
-
-/** A URL of any origin: the resilient fetch reads only the API path after `/v1`. */
-const CHAT_URL = 'https://api.openai.com/v1/chat/completions';
-const jsonPost = (body: unknown): RequestInit => ({
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify(body),
-});
 
 async function failing() {
   const ctx = await setup();
@@ -35,21 +25,6 @@ async function failing() {
 
 /** What LangChain builds internally: an SDK client of its own, for its own base URL, over the fetch it was given. */
 const plainOver = (fetch: Fetch) => new OpenAI({ apiKey: 'unused', baseURL: 'https://api.openai.com/v1', fetch, maxRetries: 0 });
-
-/** Counts reads of `client.fetch` from now on, the value unchanged: proof that a code path never touches it. */
-function countFetchReads(client: OpenAI): () => number {
-  const value = fetchOf(client);
-  let reads = 0;
-  Object.defineProperty(client, 'fetch', {
-    configurable: true,
-    enumerable: true,
-    get: () => {
-      reads++;
-      return value;
-    },
-  });
-  return () => reads;
-}
 
 const contentOf = async (response: Response) =>
   ((await response.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content;
@@ -72,12 +47,12 @@ describe('client.fetch, the property', () => {
   it('called unbound (and with an undefined this, as the SDK calls it) fails over to the fallback', async () => {
     const { client, primary, fallback, events } = await failing();
     const f = fetchOf(client);
-    const response = await f(CHAT_URL, jsonPost(chat));
+    const response = await f(CHAT_URL, post(chat));
     expect(response).toBeInstanceOf(Response);
     expect(response.status).toBe(200);
     expect(response.headers.get('x-request-id')).toBe('req_fallback_1');
     expect(await contentOf(response)).toBe('hello from fallback');
-    const again = await f.call(undefined, CHAT_URL, jsonPost(chat));
+    const again = await f.call(undefined, CHAT_URL, post(chat));
     expect(await contentOf(again)).toBe('hello from fallback');
     expect(primary.count()).toBe(1);
     expect(fallback.count()).toBe(2);
@@ -242,10 +217,10 @@ describe('withOptions() and client.fetch', () => {
     expect(f).not.toBe(globalThis.fetch);
     expect(fetchOf(derived)).toBe(f);
     expect(Object.getOwnPropertyDescriptor(derived, 'fetch')).toEqual({ value: f, writable: true, enumerable: true, configurable: true });
-    const response = await f(CHAT_URL, jsonPost(chat));
+    const response = await f(CHAT_URL, post(chat));
     expect(await contentOf(response)).toBe('hello from fallback');
     // The parent's fetch: the shared router already left the primary; no header of the derived client.
-    expect(await contentOf(await fetchOf(client)(CHAT_URL, jsonPost(chat)))).toBe('hello from fallback');
+    expect(await contentOf(await fetchOf(client)(CHAT_URL, post(chat)))).toBe('hello from fallback');
     expect(primary.count()).toBe(1);
     expect(fallback.count()).toBe(2);
     expect(primary.requests[0]!.headers['x-derived']).toBe('yes');
@@ -293,7 +268,7 @@ describe('withOptions() and client.fetch', () => {
     expect(client.activeEndpoint).toBe('fallback');
     expect(derived.activeEndpoint).toBe('primary');
     // Its own resilient fetch goes the same way, once per call.
-    expect(await contentOf(await fetchOf(derived)(CHAT_URL, jsonPost(chat)))).toBe('hello from fallback');
+    expect(await contentOf(await fetchOf(derived)(CHAT_URL, post(chat)))).toBe('hello from fallback');
     expect(primary.count()).toBe(1);
     expect(fallback.count()).toBe(2);
     expect(fallback.requests.map((r) => r.headers.authorization)).toEqual([`Bearer ${FALLBACK_KEY}`, `Bearer ${FALLBACK_KEY}`]);
@@ -334,7 +309,7 @@ describe('SDK helpers on the client itself', () => {
   it('fetchWithTimeout(), the SDK method that calls this.fetch, sends through the resilient fetch', async () => {
     const { client, primary, fallback } = await failing();
     const reads = countFetchReads(client);
-    const response = await client.fetchWithTimeout(CHAT_URL, jsonPost(chat), 5000, new AbortController());
+    const response = await client.fetchWithTimeout(CHAT_URL, post(chat), 5000, new AbortController());
     expect(response.status).toBe(200);
     expect(await contentOf(response)).toBe('hello from fallback');
     expect(reads()).toBe(1);
@@ -376,7 +351,7 @@ describe('langsmith’s wrapOpenAI(client), tracing off', () => {
     const traced = wrapOpenAI(client);
     const f = (traced as unknown as { fetch: Fetch }).fetch;
     expect(f).toBe(fetchOf(client));
-    expect(await contentOf(await f(CHAT_URL, jsonPost(chat)))).toBe('hello from fallback');
+    expect(await contentOf(await f(CHAT_URL, post(chat)))).toBe('hello from fallback');
     // `{ ...client }`: a plain object, so no prototype method, withOptions included.
     expect(Object.getPrototypeOf(traced)).toBe(Object.prototype);
     expect((traced as unknown as { withOptions?: unknown }).withOptions).toBeUndefined();
@@ -385,25 +360,27 @@ describe('langsmith’s wrapOpenAI(client), tracing off', () => {
   });
 });
 
+/** A ResilientOpenAI whose primary's transport is `inner`'s resilient fetch, with a fallback of its own. */
+const outerOver = (inner: ResilientOpenAI, outerFallback: { url: string }) =>
+  new ResilientOpenAI({
+    apiKey: 'sk-outer-primary',
+    baseURL: 'https://api.openai.com/v1',
+    fetch: fetchOf(inner),
+    fallback: { apiKey: 'sk-outer-fallback', baseURL: outerFallback.url },
+    healthCheck: false,
+    retry: { initialDelayMs: 1, maxDelayMs: 5 },
+  });
+
 describe('clients chained through client.fetch', () => {
   it('an outer ResilientOpenAI whose primary fetch is the inner client’s: calls reach the upstreams once, no loop', async () => {
     const { client: inner, primary, fallback } = await failing();
     const outerFallback = await upstream('outer-fallback');
-    const outer = track(
-      new ResilientOpenAI({
-        apiKey: 'sk-outer-primary',
-        baseURL: 'https://api.openai.com/v1',
-        fetch: fetchOf(inner),
-        fallback: { apiKey: 'sk-outer-fallback', baseURL: outerFallback.url },
-        healthCheck: false,
-        retry: { initialDelayMs: 1, maxDelayMs: 5 },
-      }),
-    );
+    const outer = track(outerOver(inner, outerFallback));
     expect((await outer.chat.completions.create(chat)).choices[0]!.message.content).toBe('hello from fallback');
     expect(await streamText(await outer.chat.completions.create({ ...chat, stream: true }))).toBe('hello from fallback');
     expect((await outer.responses.create({ model: 'gpt-test', input: 'hi' })).output_text).toBe('hello from fallback');
     // And the outer client's own fetch: through the outer endpoints, then the inner ones.
-    expect(await contentOf(await fetchOf(outer)(CHAT_URL, jsonPost(chat)))).toBe('hello from fallback');
+    expect(await contentOf(await fetchOf(outer)(CHAT_URL, post(chat)))).toBe('hello from fallback');
     expect(primary.count()).toBe(1);
     expect(fallback.count('/chat/completions')).toBe(3);
     expect(fallback.count('/responses')).toBe(1);
@@ -419,16 +396,7 @@ describe('clients chained through client.fetch', () => {
     const { client: inner, primary, fallback } = await failing();
     fallback.setFault({ kind: 'bad-gateway' });
     const outerFallback = await upstream('outer-fallback');
-    const outer = track(
-      new ResilientOpenAI({
-        apiKey: 'sk-outer-primary',
-        baseURL: 'https://api.openai.com/v1',
-        fetch: fetchOf(inner),
-        fallback: { apiKey: 'sk-outer-fallback', baseURL: outerFallback.url },
-        healthCheck: false,
-        retry: { initialDelayMs: 1, maxDelayMs: 5 },
-      }),
-    );
+    const outer = track(outerOver(inner, outerFallback));
     expect((await outer.chat.completions.create(chat)).choices[0]!.message.content).toBe('hello from outer-fallback');
     // The inner call's three attempts (primary, fallback, primary again), then the outer failover.
     expect(primary.count()).toBe(2);

@@ -1,12 +1,27 @@
 /** What the client.fetch tests share: the fetch itself, request inits as a host library builds them, the SSE an upstream sends. */
-import type { ResilientOpenAI } from '../../src/index.js';
+import type OpenAI from 'openai';
 import { chatReply } from '../support/upstream/chat.js';
 
 /** A host library's URL: its own origin, which client.fetch replaces with the endpoint's. */
 export const CHAT_URL = 'https://api.openai.com/v1/chat/completions';
 
 /** The SDK declares `fetch` private; at runtime it is the client's own, bound fetch. */
-export const fetchOf = (client: ResilientOpenAI) => client['fetch'] as typeof globalThis.fetch;
+export const fetchOf = (client: OpenAI) => client['fetch'] as typeof globalThis.fetch;
+
+/** Counts reads of `client.fetch` from now on, the value unchanged: proof that a code path never touches it. */
+export function countFetchReads(client: OpenAI): () => number {
+  const value = fetchOf(client);
+  let reads = 0;
+  Object.defineProperty(client, 'fetch', {
+    configurable: true,
+    enumerable: true,
+    get: () => {
+      reads++;
+      return value;
+    },
+  });
+  return () => reads;
+}
 
 /** A JSON POST, as host libraries send one. */
 export function post(body: unknown, headers: Record<string, string> = {}): RequestInit {
