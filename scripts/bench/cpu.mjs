@@ -3,16 +3,9 @@
 // second plain client (the A/A control: the noise between identical clients) and ResilientOpenAI.
 import { ReadableStream } from 'node:stream/web';
 import { alternate, noise, paired, spread } from './rounds.mjs';
+import { COMPLETION, event } from './wire.mjs';
 
-const body = JSON.stringify({
-  id: 'chatcmpl-bench',
-  object: 'chat.completion',
-  created: 1,
-  model: 'bench',
-  choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'hi' } }],
-});
-const event = (delta, finish = null) =>
-  `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'bench', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+const body = JSON.stringify(COMPLETION);
 const sse = Array.from({ length: 199 }, (_, i) => event({ content: `t${i} ` })).join('') + event({}, 'stop') + 'data: [DONE]\n\n';
 const encode = (frames) => frames.map((frame) => new TextEncoder().encode(frame));
 const frames = encode(sse.split(/(?<=\n\n)/));

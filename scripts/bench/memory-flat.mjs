@@ -5,15 +5,9 @@
 // as often; this one is about the common path, long. A leak of one byte per call would show as
 // 1 MB over the run, against samples that wobble by a fraction of that.
 
-const completion = JSON.stringify({
-  id: 'chatcmpl-bench',
-  object: 'chat.completion',
-  created: 1,
-  model: 'bench',
-  choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'hi' } }],
-});
-const event = (delta, finish = null) =>
-  `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'bench', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+import { COMPLETION, event } from './wire.mjs';
+
+const completion = JSON.stringify(COMPLETION);
 const SSE = event({ role: 'assistant', content: '' }) + event({ content: 'hi' }) + event({}, 'stop') + 'data: [DONE]\n\n';
 const BAD_GATEWAY = '<html><body><h1>502 Bad Gateway</h1></body></html>';
 

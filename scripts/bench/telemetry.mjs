@@ -7,16 +7,10 @@ import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, Periodic
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { perCallUs } from './cpu.mjs';
 import { median } from './lib.mjs';
+import { COMPLETION } from './wire.mjs';
 
 // As an answer usually is: with usage, so the token histogram records too.
-const body = JSON.stringify({
-  id: 'chatcmpl-bench',
-  object: 'chat.completion',
-  created: 1,
-  model: 'bench',
-  choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'hi' } }],
-  usage: { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 },
-});
+const body = JSON.stringify({ ...COMPLETION, usage: { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 } });
 const fetch = () => Promise.resolve(new Response(body, { status: 200, headers: { 'content-type': 'application/json' } }));
 
 /** The API's global registry: configuration (1) is only honest when nothing is in it. */
