@@ -8,6 +8,7 @@ import type { RequestDefaults } from './call/types.js';
 import { createResilientFetch, type ResilientFetch } from './fetch/resilient-fetch.js';
 import type { EventName, ResilientEvents } from './observe/events.js';
 import type { ResilientOptions } from './options/types.js';
+import { parsingGuarded } from './streams/sdk-parse.js';
 import { createShared, startShared, type Shared } from './setup/shared.js';
 import { snapshot, type ResilientStatus } from './status.js';
 
@@ -75,7 +76,7 @@ export class ResilientOpenAI extends OpenAI {
   /** The SDK's request entry point, with retries and failover across endpoints. */
   override request<Rsp>(options: RequestInput, _remainingRetries: number | null = null): APIPromise<Rsp> {
     if (!this.#shared.started) startShared(this.#shared);
-    return new APIPromise<Rsp>(this, execute(this.#shared.core, this.maxRetries, options, this.#defaults));
+    return parsingGuarded(new APIPromise<Rsp>(this, execute(this.#shared.core, this.maxRetries, options, this.#defaults)));
   }
 
   // Typed loosely on purpose: TypeScript cannot match the base's generic page signature in an

@@ -1,34 +1,19 @@
 import { APIConnectionError } from 'openai';
 import { bodyFailure, bounded } from './body-read.js';
-import { IncompleteStreamError, StreamIdleTimeoutError } from './errors.js';
 import { errorOfFrame } from './frame-errors.js';
+import { GuardedSource, type SourceOptions } from './guarded-source.js';
 import { keepAnswer } from './kept-answers.js';
 import { StreamCheck } from './stream-check.js';
 
-/** What the call learns from a stream after it was handed out: the breaker's verdict. */
-export interface StreamWatch {
-  /** The terminal frame arrived: the stream succeeded. */
-  whole(): void;
-  /** It failed after output reached the caller: cut, stalled, or an error frame. */
-  broken(error: unknown): void;
-  /** The caller stopped reading (a `break`, an abort) before the end: no verdict. */
-  abandoned?: (() => void) | undefined;
-  /** Hears the events that show the ids of stored objects (a Responses stream's response). */
-  stored?: ((event: unknown) => void) | undefined;
-}
+export type { StreamWatch } from './guarded-source.js';
 
-export interface GuardOptions {
+export interface GuardOptions extends SourceOptions {
   /** Bound on the wait from the headers to the first output. */
   firstOutputMs: number;
-  /** Longest silence after the first output. */
-  idleMs: number;
   controller: AbortController;
-  signal: AbortSignal;
-  endpoint: string;
   /** The request's path and body: they choose the endpoint's rule (streams/rules/table.ts). */
   path: string;
   body: unknown;
-  watch: StreamWatch;
   /** Removes credentials from text of the upstream's that goes into our messages. */
   scrub: (text: string) => string;
 }
@@ -38,7 +23,7 @@ export interface GuardOptions {
  * stall, a cut or an error frame before it is an ordinary attempt failure (retried, failed over)
  * and the caller never sees a frame of an abandoned attempt. Then hands out a body that carries
  * the same bytes, ends with `IncompleteStreamError` when the stream stops before its terminal
- * frame, and with `StreamIdleTimeoutError` when it goes silent for `idleMs`.
+ * frame, and with `StreamIdleTimeoutError` when it goes silent for `idleMs` (guarded-source.ts).
  */
 export async function guardStream(response: Response, o: GuardOptions): Promise<Response> {
   if (!response.body) return response;
@@ -80,118 +65,117 @@ export async function guardStream(response: Response, o: GuardOptions): Promise<
     keepAnswer(error, new Response(new Blob(head as BlobPart[]), { status, statusText, headers }));
     throw error;
   }
-  (response as Guarded)[kStream] = guardedBody(reader, head, check, response.headers, o);
+  // A new state each time: a response guarded twice (a client chained through another's
+  // `client.fetch`) is read afresh through the outer guard.
+  (response as Guarded)[kGuard] = { source: new GuardedSource(reader, head, check, response.headers, o), claimed: false };
   return Object.setPrototypeOf(response, (GuardedPrototype ??= Object.create(Response.prototype, GUARDED) as Response)) as Response;
 }
 
-function guardedBody(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  head: Uint8Array[],
-  check: StreamCheck,
-  headers: Headers,
-  o: GuardOptions,
-): ReadableStream<Uint8Array> {
-  let reported = false;
-  /** Tells the call once: at the terminal frame, or at the failure. */
-  const report = (error?: unknown) => {
-    if (reported) return;
-    reported = true;
-    if (error !== undefined) o.watch.broken(error);
-    else if (check.failure) o.watch.broken(errorOfFrame(check.failure.payload, headers));
-    else o.watch.whole();
-  };
-  if (check.ended) report();
+const kGuard = Symbol('resilient-openai.guard');
+interface GuardState {
+  source: GuardedSource;
+  /** Someone reads the source: the SDK (SourceBody) or the stream `body` gave (streamOf). */
+  claimed: boolean;
+  /** The ReadableStream `body` returned, once asked for. */
+  stream?: ReadableStream<Uint8Array>;
+}
+type Guarded = Response & { [kGuard]: GuardState };
 
-  // One timer per stream, not one per chunk: it only looks at when the pending read started.
-  let readingSince = 0;
-  let stalled = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const arm = (ms: number) => {
-    timer = setTimeout(onIdle, ms);
-    timer.unref?.();
-  };
-  const onIdle = () => {
-    timer = undefined;
-    if (readingSince === 0) return; // nobody is reading: the caller is slow, not the upstream
-    const quietMs = Date.now() - readingSince;
-    if (quietMs < o.idleMs) return arm(o.idleMs - quietMs);
-    stalled = true;
-    // Cancelling the read closes the connection. Not an abort of the attempt's controller: the
-    // SDK takes that for the caller's own abort and ends quietly (openai 7), or its helpers throw
-    // APIUserAbortError for an answer that may be whole.
-    reader.cancel().catch(() => {});
-  };
-  const stop = () => {
-    readingSince = 0;
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-  };
+const locked = () => new TypeError('ReadableStream is locked');
 
-  return new ReadableStream<Uint8Array>({
-    start(stream) {
-      for (const chunk of head) stream.enqueue(chunk);
-      if (check.final) {
-        reader.cancel().catch(() => {});
-        stream.close();
-      }
+/**
+ * A ReadableStream over the source, made when someone asks for `body`. It takes the source at
+ * its first read or cancel, not when made: the SDK's helpers ask for `body` only to cancel it on
+ * a bad request (openai 7's `responses.stream()`), while the SDK reads the source (SourceBody).
+ */
+function streamOf(state: GuardState): ReadableStream<Uint8Array> {
+  const { source } = state;
+  let mine = false;
+  const take = () => {
+    if (!mine && state.claimed) throw locked();
+    mine = state.claimed = true;
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(stream) {
+        try {
+          take();
+          const { done, value } = await source.read();
+          if (done) stream.close();
+          else stream.enqueue(value);
+        } catch (error) {
+          stream.error(error);
+        }
+      },
+      cancel(reason) {
+        take();
+        return source.cancel(reason);
+      },
     },
-    async pull(stream) {
-      readingSince = Date.now();
-      if (!timer) arm(o.idleMs);
-      try {
-        const { done, value } = await reader.read();
-        readingSince = 0;
-        if (done) {
-          stop();
-          if (check.ended) return stream.close();
-          const error = stalled ? new StreamIdleTimeoutError(o.endpoint, o.idleMs) : new IncompleteStreamError(o.endpoint);
-          report(error);
-          return stream.error(error);
-        }
-        check.push(value);
-        if (check.ended) report();
-        stream.enqueue(value);
-        if (check.final) {
-          // Nothing after `[DONE]` or a terminal event matters: do not wait for the server to close.
-          stop();
-          reader.cancel().catch(() => {});
-          stream.close();
-        }
-      } catch (error) {
-        stop();
-        // A stall or a lost connection after the terminal frame cost nothing: the output is whole.
-        if (check.ended) return stream.close();
-        if (stalled) {
-          const idle = new StreamIdleTimeoutError(o.endpoint, o.idleMs);
-          report(idle);
-          return stream.error(idle);
-        }
-        // An abort (user signal, `break`) passes through: the SDK's Stream ends quietly on it.
-        if (o.signal.aborted) {
-          if (!reported) o.watch.abandoned?.();
-          reported = true;
-          return stream.error(error);
-        }
-        const cut = new IncompleteStreamError(o.endpoint, error);
-        report(cut);
-        stream.error(cut);
-      }
-    },
-    cancel(reason) {
-      stop();
-      if (!reported) o.watch.abandoned?.();
-      reported = true;
-      return reader.cancel(reason);
-    },
-  });
+    // Pulls only for a pending read: the idle bound counts only while someone waits.
+    { highWaterMark: 0 },
+  );
 }
 
-const kStream = Symbol('resilient-openai.stream');
-type Guarded = Response & { [kStream]: ReadableStream<Uint8Array> };
+/** What a body read by another consumer looks like: locked, as the SDK's reader leaves it. */
+function lockedStream(): ReadableStream<Uint8Array> {
+  const stream = new ReadableStream<Uint8Array>();
+  stream.getReader();
+  return stream;
+}
+
+/**
+ * The guarded body as the SDK's stream parser reads it (openai 6 iterates it, openai 7 takes a
+ * reader; this one object is both): straight from the source, without a second ReadableStream,
+ * which in Node costs more to make and to pull through than the rest of the guard. It throws, as
+ * a locked body does, when the Response's `body` was read first.
+ */
+class SourceBody implements AsyncIterator<Uint8Array> {
+  readonly #source: GuardedSource;
+
+  constructor(private readonly state: GuardState) {
+    this.#source = state.source;
+  }
+
+  getReader(): this {
+    if (this.state.claimed) throw locked();
+    this.state.claimed = true;
+    return this;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this.getReader();
+  }
+
+  read(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    return this.#source.read();
+  }
+
+  next(): Promise<IteratorResult<Uint8Array>> {
+    return this.#source.read() as Promise<IteratorResult<Uint8Array>>;
+  }
+
+  cancel(reason?: unknown): Promise<void> {
+    return this.#source.cancel(reason);
+  }
+
+  async return(value?: unknown): Promise<IteratorResult<Uint8Array>> {
+    await this.#source.cancel();
+    return { done: true, value };
+  }
+
+  releaseLock(): void {}
+}
+
+/** The SDK's view of a guarded stream's body (see SourceBody); undefined for any other response. */
+export function sdkBody(response: Response): AsyncIterable<Uint8Array> | undefined {
+  return kGuard in response ? new SourceBody((response as Guarded)[kGuard]) : undefined;
+}
+
 /** Reads a guarded body through a fresh Response, so every body method sees the guarded bytes. */
 const viaGuard = (method: 'text' | 'json' | 'arrayBuffer' | 'blob' | 'bytes') => ({
   value(this: Guarded) {
-    return new Response(this[kStream])[method]();
+    return new Response(this.body)[method]();
   },
   configurable: true,
 });
@@ -203,13 +187,16 @@ let GuardedPrototype: Response | undefined;
 const GUARDED: PropertyDescriptorMap = {
   body: {
     get(this: Guarded) {
-      return this[kStream];
+      const state = this[kGuard];
+      if (state.stream) return state.stream;
+      return (state.stream = state.claimed ? lockedStream() : streamOf(state));
     },
     configurable: true,
   },
   bodyUsed: {
     get(this: Guarded) {
-      return this[kStream].locked;
+      const state = this[kGuard];
+      return state.claimed || state.stream?.locked === true;
     },
     configurable: true,
   },

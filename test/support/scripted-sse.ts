@@ -21,6 +21,10 @@ export interface ScriptedUpstream {
   readonly requests: { path: string; body: unknown }[];
   /** Scripts for the next requests, in order; when none is left, `fallback` answers. */
   queue(...scripts: Step[][]): void;
+  /** TCP connections accepted so far (a reused keep-alive connection counts once). */
+  readonly connections: number;
+  /** Resolves when no connection is open any more. */
+  allClosed(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -73,6 +77,8 @@ export async function scriptedUpstream(fallback: (path: string) => Step[]): Prom
   const scripts: Step[][] = [];
   const requests: { path: string; body: unknown }[] = [];
   const sockets = new Set<Socket>();
+  let connections = 0;
+  let onClosed: (() => void) | undefined;
   const run = async (req: IncomingMessage, res: ServerResponse) => {
     let raw = '';
     for await (const chunk of req) raw += String(chunk);
@@ -116,8 +122,12 @@ export async function scriptedUpstream(fallback: (path: string) => Step[]): Prom
   };
   const server = createServer((req, res) => void run(req, res).catch(() => req.socket.destroy()));
   server.on('connection', (socket) => {
+    connections++;
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      if (sockets.size === 0) onClosed?.();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -125,6 +135,10 @@ export async function scriptedUpstream(fallback: (path: string) => Step[]): Prom
     url: `http://127.0.0.1:${port}/v1`,
     requests,
     queue: (...next) => void scripts.push(...next),
+    get connections() {
+      return connections;
+    },
+    allClosed: () => (sockets.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (onClosed = resolve))),
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
