@@ -13,6 +13,9 @@ export default defineConfig([
     clean: true,
     target: 'node20',
     external: ['openai'],
+    // eventemitter3 is CommonJS: imported from ESM it makes Node start its CommonJS loader, about
+    // 8 ms of every cold start (BENCHMARKS.md step 7). Bundled, it is 3 kB of plain code.
+    noExternal: ['eventemitter3'],
   },
   {
     entry: ['src/index.ts'],
