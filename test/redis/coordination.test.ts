@@ -89,8 +89,8 @@ function started(coordination: Coordination): { coordination: Coordination; chan
 }
 
 const isActive = (c: Coordination) => c.status().active;
-const stateKey = (ns: string, endpoint: 0 | 1) => `${ns}:endpoint:${ENDPOINTS[endpoint]!.id}`;
-const numsub = async (ns: string) => Number((await admin.sendCommand<[string, number]>(['PUBSUB', 'NUMSUB', `${ns}:changes`]))[1]);
+const stateKey = (ns: string, endpoint: 0 | 1) => `{${ns}}:endpoint:${ENDPOINTS[endpoint]!.id}`;
+const numsub = async (ns: string) => Number((await admin.sendCommand<[string, number]>(['PUBSUB', 'NUMSUB', `{${ns}}:changes`]))[1]);
 /** The server's clock in microseconds: the epoch a change published now would get. */
 const serverEpoch = async () => {
   const [seconds, micros] = await admin.sendCommand<[string, string]>(['TIME']);
@@ -232,7 +232,7 @@ describe('createRedisCoordination', { timeout: TEST_MS }, () => {
     // Once Redis answers, the change made meanwhile is there (under the client's own endpoint id).
     const [key] = await waitFor(
       async () => {
-        const keys = await admin.keys(`${ns}:endpoint:*`);
+        const keys = await admin.keys(`{${ns}}:endpoint:*`);
         return keys.length > 0 && keys;
       },
       PATIENCE_MS,
@@ -254,14 +254,14 @@ describe('createRedisCoordination', { timeout: TEST_MS }, () => {
     await waitFor(() => isActive(coordination) && isActive(control.coordination), PATIENCE_MS, 'active');
     expect(await coordination.shouldProbe()).toBe(true);
     expect(await control.coordination.shouldProbe()).toBe(true);
-    expect(await admin.get(`${ns}:probe-lease`)).toBe('closer');
+    expect(await admin.get(`{${ns}}:probe-lease`)).toBe('closer');
     expect(coordination.status().probeLeaseHolder).toBe('closer');
     await waitFor(async () => (await numsub(ns)) === 1, PATIENCE_MS, 'the subscriber', 10);
 
     await coordination.close();
     await coordination.close(); // idempotent
     // close() waited for the release: gone now, long before the lease could expire.
-    expect(await admin.get(`${ns}:probe-lease`)).toBeNull();
+    expect(await admin.get(`{${ns}}:probe-lease`)).toBeNull();
     await waitFor(async () => (await numsub(ns)) === 0, PATIENCE_MS, 'the subscriber to go', 10);
     expect(coordination.status()).toMatchObject({ active: false, probeLeaseHolder: null });
     // After close, nothing is sent and every method still answers.
@@ -379,7 +379,7 @@ describe('createRedisCoordination', { timeout: TEST_MS }, () => {
     await waitFor(() => a.changes.length === 1, PATIENCE_MS, 'a to hear');
     expect(a.changes[0]).toMatchObject({ endpoint: 'fallback', state: 'open', instanceId: 'b' });
     await a.coordination.close();
-    expect(await admin.get(`${ns}:probe-lease`)).toBeNull();
+    expect(await admin.get(`{${ns}}:probe-lease`)).toBeNull();
     expect(await b.coordination.shouldProbe()).toBe(true);
   });
 });

@@ -154,7 +154,7 @@ describe('Redis trouble across 8 processes', () => {
       await trip(fleet, fleet.workers[3]!);
       await server.restart();
       const admin = await cluster.admin();
-      expect(await admin.keys(`${fleet.namespace}:endpoint:*`)).toEqual([]);
+      expect(await admin.keys(`{${fleet.namespace}}:endpoint:*`)).toEqual([]);
       // Nothing survived in Redis; the processes reconnect (subscribers too) and still agree.
       const back = await until(async () => (await active()).every(Boolean), 'every worker to see Redis again');
       console.log(`[redis failures] restarted empty: Redis seen again after ${back} ms`);
@@ -164,7 +164,7 @@ describe('Redis trouble across 8 processes', () => {
       await recover(fleet, fleet.workers[4]!);
       await trip(fleet, fleet.workers[6]!);
       await recover(fleet, fleet.workers[7]!);
-      expect(await admin.keys(`${fleet.namespace}:endpoint:*`)).toHaveLength(1);
+      expect(await admin.keys(`{${fleet.namespace}}:endpoint:*`)).toHaveLength(1);
       await expectCallsUnharmed('restarted empty');
     },
     FLEET_TEST_MS,

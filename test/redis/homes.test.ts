@@ -54,7 +54,7 @@ describe('a stored id created in one process, continued in another', () => {
     });
   }, FLEET_TEST_MS);
 
-  const homeKey = (id: string) => `${cluster.fleet.namespace}:home:${id}`;
+  const homeKey = (id: string) => `{${cluster.fleet.namespace}}:home:${id}`;
   /** Waits until Redis holds the home of `id` (rememberHomes is fire and forget), and returns it. */
   const storedHome = async (id: string) =>
     waitFor(async () => (await (await cluster.admin()).get(homeKey(id))) ?? undefined, PATIENCE_MS, `the home of ${id} in Redis`, 10);
@@ -111,8 +111,8 @@ describe('a stored id created in one process, continued in another', () => {
 
       const admin = await cluster.admin();
       const keys = await admin.keys('*');
-      expect(keys.every((k) => k.startsWith(`${fleet.namespace}:`))).toBe(true);
-      const homes = keys.filter((k) => k.startsWith(`${fleet.namespace}:home:`));
+      expect(keys.every((k) => k.startsWith(`{${fleet.namespace}}:`))).toBe(true);
+      const homes = keys.filter((k) => k.startsWith(`{${fleet.namespace}}:home:`));
       expect(homes).toContain(homeKey(created.id));
       const status = (await cluster.statuses())[0]!;
       const ids = {
@@ -245,7 +245,7 @@ describe('in one process', () => {
         primary.setFault({ kind: 'bad-gateway' });
         const r1 = await create(a);
         expect(r1.output_text).toBe('hello from fallback');
-        await waitFor(async () => (await admin.get(`${ns}:home:${r1.id}`)) ?? undefined, PATIENCE_MS, 'the home of r1 in Redis');
+        await waitFor(async () => (await admin.get(`{${ns}}:home:${r1.id}`)) ?? undefined, PATIENCE_MS, 'the home of r1 in Redis');
         await waitFor(() => b.client.activeEndpoint === 'fallback', PATIENCE_MS, 'b to follow the outage');
 
         // Frozen: the connections stay open and nothing is answered; a re-read times out.
@@ -282,7 +282,7 @@ describe('in one process', () => {
         await server.start();
         await waitFor(() => isActive(a) && isActive(b), PATIENCE_MS, 'both active again');
         const r4 = await create(a);
-        await waitFor(async () => (await admin.get(`${ns}:home:${r4.id}`)) ?? undefined, PATIENCE_MS, 'the home of r4 in Redis');
+        await waitFor(async () => (await admin.get(`{${ns}}:home:${r4.id}`)) ?? undefined, PATIENCE_MS, 'the home of r4 in Redis');
         expect(await b.coordination.findHome!([r1.id, r4.id])).toEqual({ id: r4.id, endpoint: 'primary' });
       },
       FLEET_TEST_MS,
@@ -306,7 +306,7 @@ describe('in one process', () => {
       const redis = nodeRedis();
       await waitFor(() => redis.isReady, PATIENCE_MS, 'connected');
       const ns = freshNamespace();
-      await admin.set(`${ns}:home:resp_1`, ENDPOINTS[1]!.id);
+      await admin.set(`{${ns}}:home:resp_1`, ENDPOINTS[1]!.id);
       const coordination = createRedisCoordination({ client: redis, namespace: ns });
       expect(coordination.rememberHomes!(['resp_2'], 'fallback', 60_000)).toBeUndefined();
       expect(await coordination.findHome!(['resp_1'])).toBeUndefined();
@@ -323,16 +323,16 @@ describe('in one process', () => {
       coordination.rememberHomes!(['resp_1', 'msg_1', 'resp_1'], 'fallback', 60_000);
       // The SETs go out in order on one connection: once the second call's keys are there, the
       // first would have been too.
-      await waitFor(async () => (await admin.exists([`${ns}:home:resp_1`, `${ns}:home:msg_1`])) === 2, PATIENCE_MS, 'the keys', 10);
-      expect(await admin.exists(`${ns}:home:resp_unknown`)).toBe(0);
+      await waitFor(async () => (await admin.exists([`{${ns}}:home:resp_1`, `{${ns}}:home:msg_1`])) === 2, PATIENCE_MS, 'the keys', 10);
+      expect(await admin.exists(`{${ns}}:home:resp_unknown`)).toBe(0);
       expect(redis.sent.filter((args) => args[0] === 'SET')).toEqual([
-        ['SET', `${ns}:home:resp_1`, ENDPOINTS[1]!.id, 'PX', '60000'],
-        ['SET', `${ns}:home:msg_1`, ENDPOINTS[1]!.id, 'PX', '60000'],
+        ['SET', `{${ns}}:home:resp_1`, ENDPOINTS[1]!.id, 'PX', '60000'],
+        ['SET', `{${ns}}:home:msg_1`, ENDPOINTS[1]!.id, 'PX', '60000'],
       ]);
 
       // Another process's endpoint (not one of ours) is skipped; the first id we can use wins.
-      await admin.set(`${ns}:home:resp_theirs`, 'cccccccccccccccc');
-      await admin.set(`${ns}:home:resp_0`, ENDPOINTS[0]!.id);
+      await admin.set(`{${ns}}:home:resp_theirs`, 'cccccccccccccccc');
+      await admin.set(`{${ns}}:home:resp_0`, ENDPOINTS[0]!.id);
       expect(await coordination.findHome!(['nope', 'resp_theirs', 'resp_1', 'resp_0'])).toEqual({ id: 'resp_1', endpoint: 'fallback' });
       expect(await coordination.findHome!(['resp_0', 'resp_1'])).toEqual({ id: 'resp_0', endpoint: 'primary' });
       expect(await coordination.findHome!(['nope', 'resp_theirs'])).toBeUndefined();
@@ -353,13 +353,13 @@ describe('in one process', () => {
       const sets = redis.sent.filter((args) => args[0] === 'SET');
       // Half the library's cap of unanswered commands (64): breaker changes always find room.
       expect(sets).toHaveLength(32);
-      expect(sets.map((args) => args[1])).toEqual(many.slice(0, 32).map((id) => `${ns}:home:${id}`));
-      await waitFor(async () => (await admin.exists(`${ns}:home:file-31`)) === 1, PATIENCE_MS, 'the last key', 10);
+      expect(sets.map((args) => args[1])).toEqual(many.slice(0, 32).map((id) => `{${ns}}:home:${id}`));
+      await waitFor(async () => (await admin.exists(`{${ns}}:home:file-31`)) === 1, PATIENCE_MS, 'the last key', 10);
       // Once they are answered, the next answer is shared again; Redis was never counted as down.
       await waitFor(
         () => {
           coordination.rememberHomes!(['file-late'], 'primary', 60_000);
-          return redis.sent.some((args) => args[1] === `${ns}:home:file-late`);
+          return redis.sent.some((args) => args[1] === `{${ns}}:home:file-late`);
         },
         PATIENCE_MS,
         'room again',
@@ -375,8 +375,8 @@ describe('in one process', () => {
       const coordination = started(client, ns);
       await waitFor(() => coordination.status().active, PATIENCE_MS, 'active');
       coordination.rememberHomes!(['resp_io'], 'fallback', 60_000);
-      await waitFor(async () => (await admin.exists(`${ns}:home:resp_io`)) === 1, PATIENCE_MS, 'the key', 10);
-      expect(await admin.pTTL(`${ns}:home:resp_io`)).toBeGreaterThan(0);
+      await waitFor(async () => (await admin.exists(`{${ns}}:home:resp_io`)) === 1, PATIENCE_MS, 'the key', 10);
+      expect(await admin.pTTL(`{${ns}}:home:resp_io`)).toBeGreaterThan(0);
       expect(await coordination.findHome!(['resp_io'])).toEqual({ id: 'resp_io', endpoint: 'fallback' });
     });
 
@@ -385,7 +385,7 @@ describe('in one process', () => {
       const ns = freshNamespace();
       const coordination = started(redis, ns);
       await waitFor(() => coordination.status().active, PATIENCE_MS, 'active');
-      await admin.set(`${ns}:home:resp_1`, ENDPOINTS[0]!.id);
+      await admin.set(`{${ns}}:home:resp_1`, ENDPOINTS[0]!.id);
       await coordination.close();
       const mark = redis.sent.length;
       coordination.rememberHomes!(['resp_2'], 'primary', 60_000);

@@ -66,7 +66,7 @@ describe('Redis coordination over ioredis', () => {
       await cluster.fleet.kill(holder);
       const taken = await waitFor(
         async () => {
-          const id = await admin.get(`${cluster.fleet.namespace}:probe-lease`);
+          const id = await admin.get(`{${cluster.fleet.namespace}}:probe-lease`);
           return id !== null && id !== holder.instanceId && id;
         },
         leaseMs + PATIENCE_MS,

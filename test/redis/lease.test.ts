@@ -37,7 +37,7 @@ beforeAll(async () => {
   admin = await cluster.admin();
 }, FLEET_TEST_MS);
 
-const leaseKey = () => `${cluster.fleet.namespace}:probe-lease`;
+const leaseKey = () => `{${cluster.fleet.namespace}}:probe-lease`;
 
 describe('probe lease across 8 processes', () => {
   it(

@@ -102,7 +102,7 @@ describe('Redis coordination across 8 processes', () => {
       const listener = admin.duplicate();
       listener.on('error', () => {});
       await listener.connect();
-      await listener.subscribe(`${fleet.namespace}:changes`, (message) => messages.push(message));
+      await listener.subscribe(`{${fleet.namespace}}:changes`, (message) => messages.push(message));
       await trip(fleet, tripper);
       await recover(fleet, tripper);
       await waitFor(() => messages.length >= 2, PATIENCE_MS, 'two messages on the channel');
@@ -113,14 +113,14 @@ describe('Redis coordination across 8 processes', () => {
       expect(keys).toHaveLength(1); // the primary's state (the fallback never changed; no probe lease without health timers)
       const secrets = [API_KEY, primary.url, fallback.url, primary.origin, '127.0.0.1', 'http', 'sk-'];
       for (const key of keys) {
-        expect(key.startsWith(`${fleet.namespace}:`)).toBe(true);
+        expect(key.startsWith(`{${fleet.namespace}}:`)).toBe(true);
         expect(Number(await admin.sendCommand(['PTTL', key]))).toBeGreaterThan(0);
         const value = (await admin.get(key)) ?? '';
         for (const secret of secrets) expect(`${key} ${value}`).not.toContain(secret);
         // Endpoints are known by a hash, not by name.
         expect(key).not.toMatch(/primary|fallback/);
       }
-      const states = keys.filter((k) => k.startsWith(`${fleet.namespace}:endpoint:`));
+      const states = keys.filter((k) => k.startsWith(`{${fleet.namespace}}:endpoint:`));
       expect(states).toHaveLength(1);
       const primaryState = JSON.parse(String(await admin.get(states[0]!)));
       expect(Object.keys(primaryState).sort()).toEqual(['endpoint', 'epoch', 'instanceId', 'state']);

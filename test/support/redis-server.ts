@@ -4,13 +4,15 @@
  * (SIGSTOP) and thawed, and started again on the same port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface RedisServer {
   readonly port: number;
+  /** Its own directory (data, cluster and Sentinel config files). */
+  readonly dir: string;
   /** `redis://127.0.0.1:PORT`. */
   readonly url: string;
   /** Whether a server process runs now (frozen or not). */
@@ -93,7 +95,16 @@ async function waitForServer(port: number, child: ChildProcess, timeoutMs = 30_0
  * A redis-server on 127.0.0.1 and a free port (or `port`). `start: false` reserves the port only:
  * nothing listens there until `start()`.
  */
-export async function redisServer(options: { port?: number; start?: boolean } = {}): Promise<RedisServer> {
+export async function redisServer(
+  options: {
+    port?: number;
+    start?: boolean;
+    /** More arguments (`--cluster-enabled yes`, `--replicaof ...`). */
+    args?: string[];
+    /** A config file of its own, written before each start (Sentinel rewrites its own). */
+    config?: (dir: string) => { file: string; text: string; sentinel?: boolean };
+  } = {},
+): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'resilient-openai-redis-'));
   let child: ChildProcess | undefined;
@@ -101,9 +112,12 @@ export async function redisServer(options: { port?: number; start?: boolean } = 
 
   const start = async () => {
     if (child) throw new Error('redis-server already running');
+    const config = options.config?.(dir);
+    if (config) writeFileSync(config.file, config.text);
     const proc = spawn(
       REDIS_SERVER,
       [
+        ...(config ? [config.file, ...(config.sentinel ? ['--sentinel'] : [])] : []),
         '--port',
         String(port),
         '--bind',
@@ -120,6 +134,7 @@ export async function redisServer(options: { port?: number; start?: boolean } = 
         'no',
         '--loglevel',
         'warning',
+        ...(options.args ?? []),
       ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
@@ -152,6 +167,7 @@ export async function redisServer(options: { port?: number; start?: boolean } = 
 
   const server: RedisServer = {
     port,
+    dir,
     url: `redis://127.0.0.1:${port}`,
     get running() {
       return child !== undefined;

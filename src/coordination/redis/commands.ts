@@ -46,8 +46,20 @@ export class RedisCommands {
       return reply;
     } catch (error) {
       this.#down(describe(error));
+      if (error instanceof RedisTimeoutError) this.#stalled(args);
       throw error;
     }
+  }
+
+  #nudging = false;
+
+  /** Tells the client a command went unanswered (one such nudge at a time, each bounded). */
+  #stalled(args: string[]): void {
+    if (this.#nudging || !this.conn.stalled) return;
+    this.#nudging = true;
+    void this.bound(this.conn.stalled(args))
+      .catch(() => {})
+      .finally(() => (this.#nudging = false));
   }
 
   /** Races `promise` against the command timeout. */

@@ -4,6 +4,7 @@ import { adaptClient, type RedisConnection, type Subscription } from './client-a
 import { describe, parseChange, text, type SharedChange } from './codec.js';
 import { RedisCommands } from './commands.js';
 import { SharedHomes } from './homes.js';
+import { namespaceKeys, type NamespaceKeys } from './keys.js';
 import { ProbeLease } from './lease.js';
 import { randomInstanceId } from '../instance-id.js';
 import { redisSettings, type RedisCoordinationOptions } from './options.js';
@@ -32,7 +33,7 @@ export class RedisCoordination implements Coordination {
   readonly #lease: ProbeLease;
   readonly #homes: SharedHomes;
   readonly #connection: RedisConnection;
-  readonly #ns: string;
+  readonly #keys: NamespaceKeys;
   readonly #syncMs: number;
   readonly #ttlMs: number;
 
@@ -57,12 +58,12 @@ export class RedisCoordination implements Coordination {
     const settings = redisSettings(options);
     this.#instanceId = settings.instanceId;
     this.#connection = connection;
-    this.#ns = settings.namespace;
+    this.#keys = namespaceKeys(settings.namespace);
     this.#syncMs = settings.syncIntervalMs;
     this.#ttlMs = settings.stateTtlMs;
     this.#commands = new RedisCommands(connection, settings.commandTimeoutMs);
     this.#lease = new ProbeLease(this.#commands, this.#leaseKey, () => this.instanceId, settings.leaseMs);
-    this.#homes = new SharedHomes(this.#commands, this.#ns);
+    this.#homes = new SharedHomes(this.#commands, this.#keys);
   }
 
   /** Random unless configured, drawn at first use: a client built at module scope draws nothing. */
@@ -71,15 +72,15 @@ export class RedisCoordination implements Coordination {
   }
 
   get #leaseKey(): string {
-    return `${this.#ns}:probe-lease`;
+    return this.#keys.lease;
   }
 
   get #channel(): string {
-    return `${this.#ns}:changes`;
+    return this.#keys.channel;
   }
 
   #stateKey(id: string): string {
-    return `${this.#ns}:endpoint:${id}`;
+    return this.#keys.state(id);
   }
 
   start(endpoints: readonly CoordinatedEndpoint[], onRemote: (change: RemoteChange) => void): void {

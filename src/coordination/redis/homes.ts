@@ -1,6 +1,7 @@
 import { log } from '../../observe/log.js';
 import { text } from './codec.js';
 import { MAX_OUTSTANDING, type RedisCommands } from './commands.js';
+import type { NamespaceKeys } from './keys.js';
 
 /**
  * Our SETs unanswered at once, all calls together: half the command cap, so that an answer
@@ -18,12 +19,9 @@ export type EndpointName = (endpointId: string) => string | undefined;
 
 /**
  * Which endpoint created each stored id, shared through Redis: one string key per id,
- * `${namespace}:home:${id}`, holding the endpoint's coordinated id (a hash that carries no URL
- * and no key), with the TTL the client remembers ids for.
- *
- * One key per command, on purpose: Redis Cluster (later) keeps keys in slots, and a command on
- * several keys fails when they are in different slots. Separate SETs cost no extra round trips:
- * node-redis and ioredis pipeline the commands sent in one tick.
+ * `{namespace}:home:${id}` (keys.ts), holding the endpoint's coordinated id (a hash that carries
+ * no URL and no key), with the TTL the client remembers ids for. One SET per id: separate SETs
+ * cost no extra round trips, since node-redis and ioredis pipeline the commands sent in one tick.
  */
 export class SharedHomes {
   #inFlight = 0;
@@ -32,11 +30,11 @@ export class SharedHomes {
 
   constructor(
     private readonly commands: RedisCommands,
-    private readonly namespace: string,
+    private readonly keys: NamespaceKeys,
   ) {}
 
   #key(id: string): string {
-    return `${this.namespace}:home:${id}`;
+    return this.keys.home(id);
   }
 
   /** Fire and forget: never throws, never waits; a SET that fails only marks Redis as down. */
@@ -63,9 +61,8 @@ export class SharedHomes {
 
   /**
    * The first of `ids` (in their order) whose stored endpoint this process has. One MGET under
-   * the command timeout. Never rejects: an error resolves undefined.
-   *
-   * MGET names several keys: under Redis Cluster it will have to be split by slot.
+   * the command timeout. Never rejects: an error resolves undefined. On a Redis Cluster the keys
+   * share the namespace's slot (keys.ts), so one MGET serves there too.
    */
   async find(ids: readonly string[], endpointName: EndpointName): Promise<{ id: string; endpoint: string } | undefined> {
     try {

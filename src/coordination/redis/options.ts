@@ -3,14 +3,19 @@ import type { RedisClientLike } from './client-adapter.js';
 /** Options of {@link createRedisCoordination}. */
 export interface RedisCoordinationOptions {
   /**
-   * A Redis client you built and connect yourself: node-redis (`createClient()` from `redis` >= 5)
-   * or ioredis (`new Redis()`, ioredis >= 5). It may still be connecting: until it is ready, every
-   * process decides alone. The coordination never closes it; it opens one more connection of its
-   * own, with `client.duplicate()`, for pub/sub. Give a node-redis client an `'error'` listener,
-   * as node-redis requires. Cluster clients are not supported.
+   * A Redis client you built and connect yourself: node-redis (`redis` >= 5: `createClient()`,
+   * `createCluster()`, `createSentinel()`) or ioredis (>= 5: `new Redis()`, also with
+   * `sentinels`, or `new Cluster()`). It may still be connecting: until it is ready, every
+   * process decides alone. The coordination never closes it. For pub/sub it opens one more
+   * connection with `client.duplicate()`, except on node-redis cluster and Sentinel clients,
+   * which keep a pub/sub connection of their own. Give a node-redis client an `'error'`
+   * listener, as node-redis requires.
    */
   client: RedisClientLike;
-  /** Prefix of every key and of the channel, so that several apps can share one Redis. @default 'resilient-openai' */
+  /**
+   * Hash tag of every key and of the channel (`{namespace}:…`), so that several apps can share one
+   * Redis, and a cluster keeps one app's keys in one slot. @default 'resilient-openai'
+   */
   namespace?: string | undefined;
   /** This process's id, shown in other processes' `remote` events and as the probe-lease holder. @default random */
   instanceId?: string | undefined;
