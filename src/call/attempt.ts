@@ -3,6 +3,7 @@ import type { NormalizedTimeouts } from '../options/defaults.js';
 import type { Endpoint } from '../routing/router.js';
 import { bufferBody } from '../streams/buffer-body.js';
 import { guardStream, type StreamWatch } from '../streams/guard-stream.js';
+import type { Resumer } from '../streams/guarded-source.js';
 import { prepareAttempt } from './attempt-options.js';
 import { follow } from './signals.js';
 import { kKeepAnswer, type KeepAnswer } from '../streams/kept-answers.js';
@@ -57,8 +58,8 @@ export class Attempt {
     }
   }
 
-  /** Sends the request; `watch` hears how a stream ends, after it was handed out. */
-  async send(watch: StreamWatch | undefined): Promise<Response> {
+  /** Sends the request; `watch` hears how a stream ends, after it was handed out; `resume` continues it after a cut. */
+  async send(watch: StreamWatch | undefined, resume?: Resumer): Promise<Response> {
     const { response, controller } = await answerOf(this.endpoint.client.request(this.options));
     // What is left of the attempt's time bounds the body, or the wait for a stream's first output.
     const leftMs = this.sentAt + this.#timeMs - Date.now();
@@ -75,6 +76,7 @@ export class Attempt {
       path: options.path,
       body: options.body,
       watch,
+      resume,
       scrub: (text) => this.secrets.scrub(text),
     });
   }

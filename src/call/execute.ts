@@ -13,6 +13,7 @@ import { recordAttempts, type AttemptFailure } from './attempt-records.js';
 import { Attempt } from './attempt.js';
 import { keepAnswer } from '../streams/kept-answers.js';
 import { planCall, type CallPlan } from './plan.js';
+import { resumerFor } from './resume.js';
 import { markServed } from './served-by.js';
 import { abortableSleep } from './signals.js';
 import type { Core, RequestDefaults, RequestOptions, ResponseProps } from './types.js';
@@ -119,7 +120,7 @@ class Call {
     const span = this.trace?.attempt(route.endpoint, plan.options.method);
     try {
       const watch = plan.isStream ? this.#watch(route.endpoint, attempt.sentAt, attemptNumber) : undefined;
-      const response = await attempt.send(watch);
+      const response = await attempt.send(watch, watch && resumerFor(core, plan, route.endpoint, this.trace));
       markServed(response, route.endpoint.name);
       span?.succeeded(response.status);
       if (watch) {

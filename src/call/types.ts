@@ -3,7 +3,7 @@
 import type { APIPromise, OpenAI } from 'openai';
 import type { SafeEmitter } from '../observe/events.js';
 import type { SecretSet } from '../observe/redact.js';
-import type { NormalizedRateLimits, NormalizedTimeouts } from '../options/defaults.js';
+import type { NormalizedRateLimits, NormalizedResume, NormalizedTimeouts } from '../options/defaults.js';
 import type { Homes } from '../affinity/homes.js';
 import type { Telemetry } from '../observe/telemetry/telemetry.js';
 import type { Router } from '../routing/router.js';
@@ -36,6 +36,8 @@ export interface Core {
   readonly failover: FailoverPolicy;
   readonly timeouts: NormalizedTimeouts;
   readonly rateLimits: NormalizedRateLimits;
+  /** How background Responses streams continue after a cut; false: they do not. */
+  readonly resume: NormalizedResume;
   /** Where calls on stored ids go, and the ids answers create. */
   readonly homes: Homes;
   /** Traces and metrics (OpenTelemetry), when an app registered providers. */

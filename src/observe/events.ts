@@ -70,6 +70,25 @@ export interface HealthCheckEvent {
   status?: number;
 }
 
+/**
+ * Payload of `resumed`: a background Responses stream that broke after output continues from the
+ * same endpoint (`GET /responses/{id}?stream=true&starting_after=…`), the caller's iteration
+ * uninterrupted.
+ */
+export interface ResumedEvent {
+  /** The endpoint that holds the response (a stream never continues elsewhere). */
+  endpoint: string;
+  /** The response's id. */
+  responseId: string;
+  /** The `sequence_number` of the last event the caller received: the stream continues after it. */
+  from: number;
+  /** Which continuation of this stream it is: 1, 2, ... */
+  attempt: number;
+  /** What broke the stream. */
+  error: unknown;
+  callId: string;
+}
+
 /** Payload of `breaker`: an endpoint's circuit breaker changed state. */
 export interface BreakerEvent {
   /** Name of the endpoint. */
@@ -106,6 +125,8 @@ export interface ResilientEvents {
   healthcheck: (event: HealthCheckEvent) => unknown;
   /** Another instance shared a breaker change (with shared coordination only). */
   remote: (event: RemoteEvent) => unknown;
+  /** A background Responses stream that broke after output continues where it stopped. */
+  resumed: (event: ResumedEvent) => unknown;
 }
 
 /** Names of the events of {@link ResilientEvents}. */

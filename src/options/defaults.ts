@@ -23,6 +23,8 @@ export const DEFAULTS = {
   affinity: { maxIds: 100_000, ttlMs: 2_592_000_000 },
   /** Bounds on hung upstreams. */
   timeouts: { requestMs: 120_000, streamHeadersMs: 20_000, streamIdleMs: 120_000, deadlineMs: 300_000 },
+  /** Background Responses streams cut after output: continued up to 3 times, 500 ms apart at first. */
+  resume: { attempts: 3, delayMs: 500 },
 } as const;
 
 /** A breaker's settings with every default filled in. */
@@ -30,6 +32,9 @@ export type BreakerConfig = { -readonly [K in keyof typeof DEFAULTS.breaker]: nu
 
 /** The official API: where an options fallback goes unless it names another `baseURL`. */
 export const OFFICIAL_BASE_URL = 'https://api.openai.com/v1';
+
+/** `resume` with every default filled in; `false` when it is turned off. */
+export type NormalizedResume = { -readonly [K in keyof typeof DEFAULTS.resume]: number } | false;
 
 /** `timeouts` with every default filled in. */
 export type NormalizedTimeouts = { -readonly [K in keyof typeof DEFAULTS.timeouts]: number };

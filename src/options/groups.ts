@@ -3,7 +3,7 @@
 import type { OpenAI } from 'openai';
 import type { Coordination } from './contracts.js';
 import type { FailoverPolicy, RetryPolicy } from './contracts.js';
-import { DEFAULTS, type BreakerConfig, type NormalizedAffinity, type NormalizedRateLimits, type NormalizedTimeouts } from './defaults.js';
+import { DEFAULTS, type BreakerConfig, type NormalizedAffinity, type NormalizedRateLimits, type NormalizedResume, type NormalizedTimeouts } from './defaults.js';
 import type {
   TelemetryOptions,
   AffinityOptions,
@@ -11,6 +11,7 @@ import type {
   FailoverOptions,
   HealthCheckOptions,
   RateLimitOptions,
+  ResumeOptions,
   RetryOptions,
   TimeoutOptions,
 } from './types.js';
@@ -83,6 +84,15 @@ export function normalizeTimeouts(value: unknown): NormalizedTimeouts {
   checkNumber('timeouts.streamIdleMs', t.streamIdleMs, 1, MAX_TIMER);
   checkNumber('timeouts.deadlineMs', t.deadlineMs, 1, MAX_TIMER);
   return { ...DEFAULTS.timeouts, ...withoutUndefined(t) };
+}
+
+export function normalizeResume(value: unknown): NormalizedResume {
+  if (value === false) return false;
+  if (value !== undefined && (typeof value !== 'object' || value === null)) fail('resume', 'an options object or false', value);
+  const r = (value ?? {}) as ResumeOptions;
+  checkNumber('resume.attempts', r.attempts, 1, 100);
+  checkNumber('resume.delayMs', r.delayMs, 0, MAX_TIMER);
+  return { ...DEFAULTS.resume, ...withoutUndefined(r) };
 }
 
 export function normalizeRateLimits(value: unknown): NormalizedRateLimits {

@@ -52,6 +52,17 @@ export interface TimeoutOptions {
   deadlineMs?: number | undefined;
 }
 
+/**
+ * How a background Responses stream (`background: true`, or a `responses.retrieve(id, { stream:
+ * true })`) that is cut, stalls or breaks after output reached you continues where it stopped.
+ */
+export interface ResumeOptions {
+  /** Continuations of one stream at most; then it throws `IncompleteStreamError`. @default 3 */
+  attempts?: number | undefined;
+  /** Wait before the first continuation, doubled before each next one. @default 500 */
+  delayMs?: number | undefined;
+}
+
 /** How 429s that waiting does not heal soon are handled. */
 export interface RateLimitOptions {
   /**
@@ -140,6 +151,8 @@ export interface ResilientOptions extends ClientOptions {
   timeouts?: TimeoutOptions | undefined;
   /** 429s with a quota spent or a long wait: fail over at once and keep the endpoint out. */
   rateLimits?: RateLimitOptions | undefined;
+  /** Background Responses streams continue after a cut; `false` turns that off. */
+  resume?: ResumeOptions | false | undefined;
   /** Where calls on stored ids go; `false` forgets ids (calls stay on the endpoint they start on). */
   affinity?: AffinityOptions | false | undefined;
   /** OpenTelemetry traces and metrics; `false` records nothing. @default the app's global providers */

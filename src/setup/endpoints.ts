@@ -16,6 +16,7 @@ const OWN_KEYS = [
   'breaker',
   'timeouts',
   'rateLimits',
+  'resume',
   'affinity',
   'telemetry',
   'models',

@@ -4,7 +4,7 @@ import { mergeHeaders } from '../call/headers.js';
 import { localCoordination } from '../coordination/local.js';
 import { SecretSet } from '../observe/redact.js';
 import type { Coordination } from '../options/contracts.js';
-import type { BreakerConfig, NormalizedAffinity, NormalizedRateLimits, NormalizedTimeouts } from '../options/defaults.js';
+import type { BreakerConfig, NormalizedAffinity, NormalizedRateLimits, NormalizedResume, NormalizedTimeouts } from '../options/defaults.js';
 import {
   isPolicy,
   normalizeAffinity,
@@ -12,6 +12,7 @@ import {
   normalizeBreaker,
   normalizeHealth,
   normalizeRateLimits,
+  normalizeResume,
   normalizeTimeouts,
   validateCoordination,
   validateFailover,
@@ -37,6 +38,7 @@ export interface NormalizedOptions {
   coordination: Coordination;
   timeouts: NormalizedTimeouts;
   rateLimits: NormalizedRateLimits;
+  resume: NormalizedResume;
   affinity: NormalizedAffinity;
   telemetry: TelemetryOptions | false;
   /** Every credential the endpoints hold or send, so no text we emit can contain one. */
@@ -66,6 +68,7 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
   const breaker = normalizeBreaker(options.breaker);
   const timeouts = normalizeTimeouts(options.timeouts);
   const rateLimits = normalizeRateLimits(options.rateLimits);
+  const resume = normalizeResume(options.resume);
   // `stateful: 'failover'` says every endpoint sees the same stored state: no id has one home.
   const shared = (options.failover as { stateful?: unknown } | undefined)?.stateful === 'failover';
   const telemetry = normalizeTelemetry(options.telemetry);
@@ -90,6 +93,7 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
     breaker,
     timeouts,
     rateLimits,
+    resume,
     affinity,
     telemetry,
     coordination,

@@ -47,6 +47,7 @@ export function createShared(options: ResilientOptions | undefined): { clientOpt
     failover: normalized.failover,
     timeouts: normalized.timeouts,
     rateLimits: normalized.rateLimits,
+    resume: normalized.resume,
     telemetry: new Telemetry(normalized.telemetry, () => router.endpoints.map((e) => ({ endpoint: e.name, state: e.breaker.state }))),
     homes: new Homes(affinity ? new HomeStore(affinity.maxIds, affinity.ttlMs) : undefined, router, coordination),
   };

@@ -11,6 +11,8 @@ export class IncompleteStreamError extends APIConnectionError {
   override readonly name: 'IncompleteStreamError' | 'StreamIdleTimeoutError' = 'IncompleteStreamError';
   /** Endpoint that served the stream. */
   readonly endpoint: string;
+  /** How many times the stream had been continued before it broke for good (background Responses streams). */
+  resumes = 0;
 
   constructor(endpoint: string, cause?: unknown, message?: string) {
     super({

@@ -1,5 +1,7 @@
 import { IncompleteStreamError, StreamIdleTimeoutError } from './errors.js';
 import { errorOfFrame } from './frame-errors.js';
+import { concat } from './body-read.js';
+import type { ResumePoint } from './resume-point.js';
 import type { StreamCheck } from './stream-check.js';
 
 /** What the call learns from a stream after it was handed out: the breaker's verdict. */
@@ -14,12 +16,28 @@ export interface StreamWatch {
   stored?: ((event: unknown) => void) | undefined;
 }
 
+/** How a stream that can continue (a background Responses run) does: call/resume.ts builds it. */
+export interface Resumer {
+  /** The response's id and the last event handed out. */
+  readonly point: ResumePoint;
+  /** Continuations of one stream at most. */
+  readonly attempts: number;
+  /**
+   * Waits, then opens the stream after `point.lastSeq` on the same endpoint. Resolves undefined
+   * when it must not go on (the response is gone, the caller aborted); rejects when this try
+   * failed and another may work.
+   */
+  open(attempt: number, error: Error): Promise<ReadableStreamDefaultReader<Uint8Array> | undefined>;
+}
+
 export interface SourceOptions {
   /** Longest silence after the first output. */
   idleMs: number;
   signal: AbortSignal;
   endpoint: string;
   watch: StreamWatch;
+  /** Set when the stream can continue after a cut. */
+  resume?: Resumer | undefined;
 }
 
 const DONE: ReadableStreamReadDoneResult<Uint8Array> = { done: true, value: undefined };
@@ -31,7 +49,7 @@ const DRAIN_MS = 100;
  * upstream's, each passed through the stream's check. Reading ends with `IncompleteStreamError`
  * when the stream stops before its terminal frame, and with `StreamIdleTimeoutError` when it goes
  * silent for `idleMs` while someone waits. Read one chunk at a time (a reader's contract), by the
- * SDK directly (sdk-view.ts) or through the Response's `body`: one consumer, as for any body.
+ * SDK directly (SourceBody in guard-stream.ts) or through the Response's `body`: one consumer, as for any body.
  */
 export class GuardedSource {
   #head: Uint8Array[] | undefined;
@@ -46,15 +64,22 @@ export class GuardedSource {
   #readingSince = 0;
   #stalled = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The connection being read: the first, or the latest continuation's. */
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  /** Continuations tried, and those that connected. */
+  #resumes = 0;
+  #continued = 0;
 
   constructor(
-    private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
+    reader: ReadableStreamDefaultReader<Uint8Array>,
     head: Uint8Array[],
     private readonly check: StreamCheck,
     private readonly headers: Headers,
     private readonly o: SourceOptions,
   ) {
-    this.#head = head;
+    this.#reader = reader;
+    // A stream that can continue hands out whole frames only (resume-point.ts).
+    this.#head = o.resume ? [o.resume.point.take(concat(head, head.reduce((n, c) => n + c.length, 0)))] : head;
     if (check.ended) this.#report();
     if (check.final) this.#finish();
   }
@@ -83,41 +108,76 @@ export class GuardedSource {
     this.#stop();
     if (!this.#reported) this.o.watch.abandoned?.();
     this.#reported = this.#closed = true;
-    return this.reader.cancel(reason);
+    return this.#reader.cancel(reason);
   }
 
   async #pull(): Promise<ReadableStreamReadResult<Uint8Array>> {
     const { check, o } = this;
-    this.#readingSince = Date.now();
-    if (!this.#timer) this.#arm(o.idleMs);
-    let result: ReadableStreamReadResult<Uint8Array>;
-    try {
-      result = await this.reader.read();
-    } catch (error) {
-      this.#stop();
-      // A stall or a lost connection after the terminal frame cost nothing: the output is whole.
-      if (check.ended || this.#closed) return this.#end();
-      if (this.#stalled) return this.#fail(new StreamIdleTimeoutError(o.endpoint, o.idleMs));
-      // An abort (user signal, `break`) passes through: the SDK's Stream ends quietly on it.
-      if (o.signal.aborted) {
-        if (!this.#reported) o.watch.abandoned?.();
-        this.#reported = true;
-        this.#error = error as Error;
-        throw error;
+    for (;;) {
+      this.#readingSince = Date.now();
+      if (!this.#timer) this.#arm(o.idleMs);
+      let result: ReadableStreamReadResult<Uint8Array>;
+      let failure: Error;
+      try {
+        result = await this.#reader.read();
+      } catch (error) {
+        this.#stop();
+        // A stall or a lost connection after the terminal frame cost nothing: the output is whole.
+        if (check.ended || this.#closed) return this.#end();
+        // An abort (user signal, `break`) passes through: the SDK's Stream ends quietly on it.
+        if (o.signal.aborted && !this.#stalled) {
+          if (!this.#reported) o.watch.abandoned?.();
+          this.#reported = true;
+          this.#error = error as Error;
+          throw error;
+        }
+        failure = this.#stalled ? new StreamIdleTimeoutError(o.endpoint, o.idleMs) : new IncompleteStreamError(o.endpoint, error);
+        if (await this.#resume(failure)) continue;
+        return this.#fail(failure);
       }
-      return this.#fail(new IncompleteStreamError(o.endpoint, error));
+      this.#readingSince = 0;
+      if (this.#closed) return DONE;
+      if (result.done) {
+        this.#stop();
+        if (check.ended) return this.#end();
+        failure = this.#stalled ? new StreamIdleTimeoutError(o.endpoint, o.idleMs) : new IncompleteStreamError(o.endpoint);
+        if (await this.#resume(failure)) continue;
+        return this.#fail(failure);
+      }
+      check.push(result.value);
+      const value = o.resume ? o.resume.point.take(result.value) : result.value;
+      if (check.ended) this.#report();
+      if (check.final) this.#finish();
+      // Only part of a frame came (a stream that can continue hands out whole ones): read on.
+      if (value.length === 0) {
+        if (this.#closed) return this.#drained ?? DONE;
+        continue;
+      }
+      return value === result.value ? result : { done: false, value };
     }
-    this.#readingSince = 0;
-    if (this.#closed) return DONE;
-    if (result.done) {
-      this.#stop();
-      if (check.ended) return this.#end();
-      return this.#fail(this.#stalled ? new StreamIdleTimeoutError(o.endpoint, o.idleMs) : new IncompleteStreamError(o.endpoint));
+  }
+
+  /** Continues a stream that can, on a new connection; false when it cannot (any more). */
+  async #resume(failure: Error): Promise<boolean> {
+    const resume = this.o.resume;
+    if (!resume || resume.point.responseId === undefined) return false;
+    while (this.#resumes < resume.attempts && !this.#closed) {
+      this.#resumes++;
+      let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+      try {
+        reader = await resume.open(this.#resumes, failure);
+      } catch {
+        continue; // this try failed: the next may work
+      }
+      if (!reader || this.#closed) return false;
+      this.#continued++;
+      this.#reader = reader;
+      this.#stalled = false;
+      this.check.restart();
+      resume.point.restart();
+      return true;
     }
-    check.push(result.value);
-    if (check.ended) this.#report();
-    if (check.final) this.#finish();
-    return result;
+    return false;
   }
 
   /**
@@ -129,7 +189,7 @@ export class GuardedSource {
   #finish(): void {
     this.#stop();
     this.#closed = true;
-    const { reader } = this;
+    const reader = this.#reader;
     let timer: ReturnType<typeof setTimeout> | undefined;
     this.#drained = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
@@ -150,6 +210,7 @@ export class GuardedSource {
   }
 
   #fail(error: Error): never {
+    if (error instanceof IncompleteStreamError) error.resumes = this.#continued;
     this.#report(error);
     this.#error = error;
     throw error;
@@ -179,7 +240,7 @@ export class GuardedSource {
     // Cancelling the read closes the connection. Not an abort of the attempt's controller: the
     // SDK takes that for the caller's own abort and ends quietly (openai 7), or its helpers throw
     // APIUserAbortError for an answer that may be whole.
-    this.reader.cancel().catch(() => {});
+    this.#reader.cancel().catch(() => {});
   };
 
   #stop(): void {

@@ -127,6 +127,13 @@ export class FrameReader {
     this.#wantTail = true;
   }
 
+  /** The stream continues on a new connection: the half line and frame of the old one are dropped. */
+  restart(): void {
+    this.#carry = this.#pending = undefined;
+    this.#afterCR = false;
+    this.#frame.reset();
+  }
+
   push(input: Uint8Array): void {
     let chunk = input;
     if (!this.#started && chunk.length > 0) {

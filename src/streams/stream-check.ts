@@ -35,6 +35,11 @@ export class StreamCheck {
     if (!this.ended) this.#reader.push(chunk);
   }
 
+  /** A resumed stream: its bytes start with a whole frame (see resume-point.ts). */
+  restart(): void {
+    this.#reader.restart();
+  }
+
   /** Returns whether to read further back (only a frame without output lets it). */
   #frame(frame: Frame): boolean {
     if (this.ended) return false;

@@ -91,12 +91,19 @@ export class CallTrace {
     return new AttemptSpan(span, endpoint, this.meters, (served) => (this.#served = served));
   }
 
-  /** A switch or a breaker change this call caused: an event on its span. */
-  event(name: 'switched' | 'breaker', payload: unknown): void {
+  /** A switch or a breaker change this call caused, or a continuation of its stream: an event on its span. */
+  event(name: 'switched' | 'breaker' | 'resumed', payload: unknown): void {
     const p = payload as Record<string, unknown>;
     const attributes: Attributes =
       name === 'switched' ?
         { 'resilient_openai.from': String(p.from), 'resilient_openai.to': String(p.to), 'resilient_openai.reason': String(p.reason) }
+      : name === 'resumed' ?
+        {
+          'resilient_openai.endpoint': String(p.endpoint),
+          'gen_ai.response.id': String(p.responseId),
+          'resilient_openai.from_sequence_number': Number(p.from),
+          'resilient_openai.resume_attempt': Number(p.attempt),
+        }
       : {
           'resilient_openai.endpoint': String(p.endpoint),
           'resilient_openai.state': String(p.state),
