@@ -25,6 +25,10 @@ interface Scenario {
   probeFirst?: boolean;
   /** Added to the request body of the streaming kinds (SSE stream, .stream() helper), e.g. `{ n: 2 }`. */
   streamBody?: Record<string, unknown>;
+  /** The streaming kinds start a background Responses run (`background: true`) instead of a chat stream. */
+  background?: boolean;
+  /** Client options over {@link OPTIONS} (`timeouts` merged). */
+  options?: Partial<ResilientOptions>;
   expected: Partial<Record<Kind, string>> & { default: string };
 }
 
@@ -144,6 +148,41 @@ const SCENARIOS: Scenario[] = [
       '.stream() helper': 'fallback · P1 F1 · 1 switch, 1 retry',
     },
   },
+  // Background Responses runs: the streaming kinds start one, and the faults are stream faults (the
+  // other kinds get a normal answer). A run lives on the server: broken after output, its stream
+  // continues on the same endpoint (GET /responses/{id}?stream=true&starting_after=N), one more
+  // request to P each time. The first connection breaks after the first text delta; "cut twice"
+  // cuts the continuation after one more event; the 404 answers the continuation.
+  {
+    fault: 'background stream cut once',
+    arrange: (p) => p.queue({ kind: 'stream-break', afterEvents: 5, how: 'cut' }),
+    background: true,
+    expected: { default: 'primary · P1 F0', 'SSE stream': 'primary · P2 F0', '.stream() helper': 'primary · P2 F0' },
+  },
+  {
+    fault: 'background stream cut twice',
+    arrange: (p) => p.queue({ kind: 'stream-break', afterEvents: 5, how: 'cut' }, { kind: 'stream-break', afterEvents: 1, how: 'cut' }),
+    background: true,
+    expected: { default: 'primary · P1 F0', 'SSE stream': 'primary · P3 F0', '.stream() helper': 'primary · P3 F0' },
+  },
+  {
+    fault: 'background stream stall',
+    arrange: (p) => p.queue({ kind: 'stream-break', afterEvents: 5, how: 'stall' }),
+    background: true,
+    // Shorter than the matrix's 1000 ms: the stall is waited out in each streaming cell.
+    options: { timeouts: { streamIdleMs: 200 } },
+    expected: { default: 'primary · P1 F0', 'SSE stream': 'primary · P2 F0', '.stream() helper': 'primary · P2 F0' },
+  },
+  {
+    fault: 'background stream, resume answered 404',
+    arrange: (p) => p.queue({ kind: 'stream-break', afterEvents: 5, how: 'cut' }, { kind: 'status', status: 404 }),
+    background: true,
+    expected: {
+      default: 'primary · P1 F0',
+      'SSE stream': 'IncompleteStreamError · P2 F0 · 1 switch',
+      '.stream() helper': 'IncompleteStreamError · P2 F0 · 1 switch',
+    },
+  },
   {
     fault: '429 with a short Retry-After',
     arrange: (p) => p.queue({ kind: 'rate-limit', retryAfter: '0' }),
@@ -205,19 +244,29 @@ const SCENARIOS: Scenario[] = [
 ];
 
 // streamIdleMs sits well above the slow body's 400 ms between events (a slow stream that keeps
-// coming is served) and well below the 8 s guard (a stream that stops is ended).
+// coming is served) and well below the 8 s guard (a stream that stops is ended). Retries and
+// the continuations of a background run wait next to nothing.
 const OPTIONS: Partial<ResilientOptions> = {
   healthCheck: false,
   retry: { initialDelayMs: 1, maxDelayMs: 5 },
+  resume: { delayMs: 1 },
   timeouts: { requestMs: 250, streamHeadersMs: 250, streamIdleMs: 1000, deadlineMs: 10_000 },
 };
 
-async function call(client: ResilientOpenAI, kind: Kind, streamBody: Record<string, unknown> = {}): Promise<string> {
+/** The background Responses run the streaming kinds start in the background rows. */
+const run = { model: chat.model, input: 'hi', background: true };
+
+async function call(client: ResilientOpenAI, kind: Kind, { streamBody = {}, background }: Scenario): Promise<string> {
   switch (kind) {
     case 'JSON':
       return (await client.chat.completions.create(chat)).choices[0]!.message.content ?? '';
     case 'SSE stream': {
       let text = '';
+      if (background) {
+        for await (const event of await client.responses.create({ ...run, stream: true }))
+          if (event.type === 'response.output_text.delta') text += event.delta;
+        return text;
+      }
       for await (const chunk of await client.chat.completions.create({ ...chat, ...streamBody, stream: true }))
         text += chunk.choices[0]?.delta?.content ?? '';
       return text;
@@ -230,15 +279,21 @@ async function call(client: ResilientOpenAI, kind: Kind, streamBody: Record<stri
     case 'toFile upload':
       return (await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(Buffer.from('abc'), 'a.wav') })).text;
     case '.stream() helper':
+      if (background) return (await client.responses.stream(run).finalResponse()).output_text;
       return (await client.chat.completions.stream({ ...chat, ...streamBody }).finalContent()) ?? '';
     case 'client.fetch JSON':
     case 'client.fetch SSE': {
       const stream = kind === 'client.fetch SSE';
-      const body = JSON.stringify(stream ? { ...chat, ...streamBody, stream } : chat);
+      const body = JSON.stringify(
+        !stream ? chat
+        : background ? { ...run, stream }
+        : { ...chat, ...streamBody, stream },
+      );
       const fetch = client['fetch'] as typeof globalThis.fetch;
       // As a host library calls it: its own origin and key, which the client replaces.
       const headers = { 'content-type': 'application/json', authorization: 'Bearer unused' };
-      const response = await fetch('https://api.openai.com/v1/chat/completions', { method: 'POST', headers, body });
+      const url = `https://api.openai.com/v1/${stream && background ? 'responses' : 'chat/completions'}`;
+      const response = await fetch(url, { method: 'POST', headers, body });
       if (!response.ok) throw new HTTP(response.status);
       if (!stream) return ((await response.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content;
       return sseText(await response.text());
@@ -255,14 +310,19 @@ class HTTP extends Error {
 /** A stream handed its error frame to the host library, which reads it as an error event. */
 class ErrorFrame extends Error {}
 
-/** The content of a chat stream's events, as a host library would join it. */
+/** The content of a chat or Responses stream's events, as a host library would join it. */
 function sseText(wire: string): string {
   let text = '';
   for (const line of wire.split('\n')) {
     if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
-    const event = JSON.parse(line.slice(6)) as { error?: unknown; choices?: { delta?: { content?: string } }[] };
-    if (event.error) throw new ErrorFrame();
-    text += event.choices?.[0]?.delta?.content ?? '';
+    const event = JSON.parse(line.slice(6)) as {
+      type?: string;
+      delta?: string;
+      error?: unknown;
+      choices?: { delta?: { content?: string } }[];
+    };
+    if (event.error || event.type === 'error') throw new ErrorFrame();
+    text += (event.type === 'response.output_text.delta' ? event.delta : event.choices?.[0]?.delta?.content) ?? '';
   }
   return text;
 }
@@ -298,14 +358,15 @@ describe('fault matrix', () => {
         const fallback = await upstream('fallback');
         const replaced = await scenario.arrange(primary, fallback);
         // The fallback has a timeout of its own: only the primary's faults race the 250 ms.
-        const client = track(clientFor(replaced ?? primary, { fallback: { ...fallbackOn(fallback), timeout: 10_000 }, ...OPTIONS }));
+        const options = { ...OPTIONS, ...scenario.options, timeouts: { ...OPTIONS.timeouts, ...scenario.options?.timeouts } };
+        const client = track(clientFor(replaced ?? primary, { fallback: { ...fallbackOn(fallback), timeout: 10_000 }, ...options }));
         const events = record(client);
         if (scenario.probeFirst) await client.checkPrimary();
         let outcome = '';
         for (let i = 0; i < (scenario.calls ?? 1); i++) {
           // No promise may hang: a cell that takes longer than this fails.
           const guard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('cell hung')), 8000).unref());
-          outcome = await Promise.race([call(client, kind, scenario.streamBody).then(servedBy, describeError), guard]);
+          outcome = await Promise.race([call(client, kind, scenario).then(servedBy, describeError), guard]);
         }
         await new Promise((r) => setImmediate(r));
         const counted = (n: number, one: string, many: string) => (n ? [`${n} ${n > 1 ? many : one}`] : []);

@@ -9,6 +9,7 @@
  *   stream-edges.ts  chat stream edges for streaming requests: marker text, n=2, stalls, error frames, HTML 200
  *   wire.ts       replies on the wire: JSON, text, SSE; whole, cut, truncated, stalled or slow
  *   multipart.ts  multipart/form-data bodies
+ *   background.ts  background Responses runs kept for GET /responses/{id}?stream=true&starting_after=N
  *   ports.ts      a URL where nothing listens
  */
 export { startUpstream, type Upstream } from './upstream/server.js';

@@ -20,10 +20,20 @@ export type Fault =
   | StreamFault;
 
 /**
- * Chat stream edges (stream-edges.ts), for streaming requests only (`"stream": true`): any other
- * request is answered normally, and the fault is used up.
+ * Faults of streaming requests only (`"stream": true` in the body, or `?stream=true` as a
+ * background run's continuation asks): any other request is answered normally, and the fault is
+ * used up.
  */
 export type StreamFault =
+  | StreamEdge
+  /**
+   * The route's own stream (chat chunks, Responses events, a background run's continuation):
+   * `afterEvents` events, then cut (socket destroyed) or stalled (silence, the connection open).
+   */
+  | { kind: 'stream-break'; afterEvents: number; how: 'cut' | 'stall' };
+
+/** Chat stream edges (stream-edges.ts), built in place of the route's reply. */
+export type StreamEdge =
   /** A content chunk whose text holds `[DONE]`, `"finish_reason":"stop"` and `\n\ndata: `, then the socket destroyed. */
   | { kind: 'marker-text-cut' }
   /** Two choices (ask with `n: 2`), one event every 10 ms: choice 0 finishes, choice 1 is cut mid-way. */
@@ -45,6 +55,7 @@ const STREAM_KINDS: Record<StreamFault['kind'], true> = {
   'lifecycle-stall': true,
   'error-frame': true,
   'non-sse-200': true,
+  'stream-break': true,
 };
 
 export const isStreamFault = (fault: Fault): fault is StreamFault => fault.kind in STREAM_KINDS;
@@ -55,7 +66,7 @@ export type FaultAction =
   | { do: 'shape'; shape: Shape }
   | { do: 'after'; ms: number }
   | { do: 'when'; until: PromiseLike<unknown> }
-  | { do: 'stream'; fault: StreamFault }
+  | { do: 'stream'; fault: StreamEdge }
   | { do: 'reset' }
   | { do: 'hang' };
 
@@ -103,6 +114,8 @@ export function faultAction(name: string, fault: Fault): FaultAction {
       return { do: 'after', ms: fault.ms };
     case 'held':
       return { do: 'when', until: fault.until };
+    case 'stream-break':
+      return { do: 'shape', shape: fault.how === 'cut' ? { cut: fault.afterEvents } : { stall: fault.afterEvents } };
     default:
       return { do: 'stream', fault };
   }

@@ -37,6 +37,8 @@ export function responsesReply(name: string, n: number, body: Obj): Reply {
     text: { format: { type: 'text' } },
     truncation: 'disabled',
     usage: status === 'completed' ? responseUsage : null,
+    // A background run says so (it lives on the server: see background.ts).
+    ...(body.background === true && { background: true }),
   });
   const part = (t: string) => ({ type: 'output_text', text: t, annotations: [], logprobs: [] });
   const message = (status: Status, content: unknown[]) => ({ type: 'message', id: 'msg_1', role: 'assistant', status, content });

@@ -1,6 +1,7 @@
 /** The fake upstream's lifecycle: listen on 127.0.0.1:0, take each request, apply faults, close. */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { BackgroundRuns } from './background.js';
 import { faultAction, isStreamFault, type Fault } from './faults.js';
 import { recordRequest, RequestLog, type RecordedRequest } from './recording.js';
 import { route } from './routes.js';
@@ -45,6 +46,7 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
   let counter = 0;
   let closing: Promise<void> | undefined;
   const stored = options.stored ? new StoredObjects(name) : undefined;
+  const runs = new BackgroundRuns();
 
   const later: Later = (fn, ms) => {
     const t = setTimeout(() => {
@@ -54,7 +56,8 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
     timers.add(t);
   };
 
-  const routeStored = (r: Parameters<typeof route>[0]) => stored?.route(r) ?? route(r);
+  // A background run's continuation first; a background run's stream is kept for its continuations.
+  const routeAll = (r: Parameters<typeof route>[0]) => runs.route(r) ?? runs.keep(r, stored?.route(r) ?? route(r));
 
   const handle = (req: IncomingMessage, res: ServerResponse, raw: Buffer): void => {
     const n = ++counter;
@@ -62,7 +65,8 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
     const rec = recordRequest(req, url, raw);
     const next = fifo.shift() ?? sticky ?? undefined;
     // A stream fault meets a request that does not stream: it is used up, and the request is answered normally.
-    const fault = next && isStreamFault(next) && asObj(rec.json).stream !== true ? undefined : next;
+    const streams = asObj(rec.json).stream === true || rec.query.stream === 'true';
+    const fault = next && isStreamFault(next) && !streams ? undefined : next;
     if (fault) rec.fault = fault.kind;
     log.add(rec);
 
@@ -84,7 +88,7 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
             `x-test-status ${testStatus} from ${name}`,
             req.headers['x-test-retry-after'] ? { 'retry-after': String(req.headers['x-test-retry-after']) } : undefined,
           )
-        : routeStored({ name, n, req, path, sub, query: rec.query, raw, json: rec.json });
+        : routeAll({ name, n, req, path, sub, query: rec.query, raw, json: rec.json });
       send(res, reply, base, shape, later);
     };
 
@@ -148,6 +152,7 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
       fifo = [];
       sticky = null;
       counter = 0;
+      runs.clear();
     },
     close: () => {
       closing ??= new Promise<void>((resolve) => {

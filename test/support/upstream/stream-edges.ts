@@ -1,6 +1,6 @@
-/** The chat stream edges a streaming request can meet (faults.ts, StreamFault), as a reply and its shape. */
+/** The chat stream edges a streaming request can meet (faults.ts, StreamEdge), as a reply and its shape. */
 import { chatChunks } from './chat.js';
-import type { StreamFault } from './faults.js';
+import type { StreamEdge } from './faults.js';
 import type { Obj } from './values.js';
 import type { Reply, SseEvent, Shape } from './wire.js';
 
@@ -11,7 +11,7 @@ const HTML_PAGE = '<!DOCTYPE html>\n<html><head><title>Sign in</title></head><bo
 
 const sse = (events: SseEvent[], shape: Shape): { reply: Reply; shape: Shape } => ({ reply: { kind: 'sse', events, done: true }, shape });
 
-export function streamEdge(fault: StreamFault, name: string, n: number, body: Obj): { reply: Reply; shape: Shape } {
+export function streamEdge(fault: StreamEdge, name: string, n: number, body: Obj): { reply: Reply; shape: Shape } {
   const chunk = chatChunks(name, n, body);
   const first = (index = 0) => chunk({ role: 'assistant', content: 'hello ' }, null, index);
   switch (fault.kind) {
