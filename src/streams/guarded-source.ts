@@ -169,7 +169,12 @@ export class GuardedSource {
       } catch {
         continue; // this try failed: the next may work
       }
-      if (!reader || this.#closed) return false;
+      if (!reader) return false;
+      if (this.#closed) {
+        // The caller stopped reading while the continuation connected: let it go.
+        reader.cancel().catch(() => {});
+        return false;
+      }
       this.#continued++;
       this.#reader = reader;
       this.#stalled = false;
