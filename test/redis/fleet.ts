@@ -4,7 +4,8 @@
  *
  * `clusterHooks()` is the setup every fleet test file shares: its own redis-server, a primary and
  * a fallback upstream, the fleet, an admin connection, and the checks after all (no fatal error
- * in a worker, no unhandled rejection in the test process).
+ * in a worker, no unhandled rejection in the test process). `startOn()` runs a fleet on a Redis
+ * deployment the test file started itself instead (a Redis Cluster, a master behind Sentinels).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +13,9 @@ import { createClient } from 'redis';
 import { afterAll, expect } from 'vitest';
 import { redisServer, type RedisServer } from '../support/redis-server.js';
 import { startUpstream, type RecordedRequest, type Upstream } from '../support/upstream.js';
-import type { LoadStats, WorkerConfig, WorkerMessage, WorkerRequest } from './worker.js';
+import type { LoadStats, RedisTarget, WorkerConfig, WorkerMessage, WorkerRequest } from './worker.js';
+
+export type { RedisNodeAddress, RedisTarget } from './worker.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
@@ -36,7 +39,10 @@ export interface WorkerEvent {
 
 export interface FleetOptions {
   size: number;
-  redisUrl: string;
+  /** A single redis-server: shorthand for `target: { kind: 'server', url }`. */
+  redisUrl?: string;
+  /** The Redis deployment the workers connect to (a server, a Redis Cluster, Sentinels); wins over `redisUrl`. */
+  target?: RedisTarget;
   primaryUrl: string;
   fallbackUrl: string;
   apiKey: string;
@@ -133,12 +139,15 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const fatal: string[] = [];
   const workers: FleetWorker[] = [];
   const namespace = options.namespace ?? `test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const redis: RedisTarget | undefined =
+    options.target ?? (options.redisUrl === undefined ? undefined : { kind: 'server', url: options.redisUrl });
+  if (!redis) throw new Error('startFleet: give `redisUrl` or `target`');
 
   const add = async (index: number): Promise<FleetWorker> => {
     const config: WorkerConfig = {
       index,
       instanceId: `w${index}-${Math.random().toString(36).slice(2, 6)}`,
-      redisUrl: options.redisUrl,
+      redis,
       primaryUrl: options.primaryUrl,
       fallbackUrl: options.fallbackUrl,
       library: options.library ?? 'redis',
@@ -231,73 +240,78 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   };
 }
 
-/** Where and how a fleet runs: everything a fleet test file used to build for itself. */
-export interface Cluster {
-  readonly server: RedisServer;
+/** Where and how a fleet runs, whatever its Redis: upstreams, the fleet, and what Redis sees of it. */
+export interface FleetCluster {
   readonly primary: Upstream;
   readonly fallback: Upstream;
   readonly fleet: Fleet;
-  /** A node-redis connection of the test's own to the cluster's Redis (connected on first use). */
-  admin(): Promise<ReturnType<typeof createClient>>;
   /** Subscribers of the cluster's channel, as Redis counts them. */
   numsub(): Promise<number>;
   /** `getStatus()` of every live worker. */
   statuses(): Promise<any[]>;
+  /** Stops the load, the fleet and the upstreams (once; later calls wait for the first). */
   close(): Promise<void>;
 }
 
-export interface ClusterOptions extends Omit<FleetOptions, 'redisUrl' | 'primaryUrl' | 'fallbackUrl'> {
-  /** `false`: the Redis port is reserved, nothing listens there until `cluster.server.start()`. @default true */
-  redis?: boolean;
+/** A fleet on its own redis-server: everything a fleet test file used to build for itself. */
+export interface Cluster extends FleetCluster {
+  readonly server: RedisServer;
+  /** A node-redis connection of the test's own to the cluster's Redis (connected on first use). */
+  admin(): Promise<ReturnType<typeof createClient>>;
+}
+
+/** A Redis deployment a fleet runs on (started by the test file), and how it counts subscribers. */
+export interface Deployment {
+  readonly target: RedisTarget;
+  /** Subscribers of `channel`, summed over every node a subscriber may be connected to. */
+  subscribers(channel: string): Promise<number>;
+}
+
+export interface DeploymentOptions extends Omit<FleetOptions, 'redisUrl' | 'target' | 'primaryUrl' | 'fallbackUrl'> {
   /** Upstreams that keep stored state (responses, files, ...) as the real API does. @default false */
   stored?: boolean;
 }
 
+export interface ClusterOptions extends DeploymentOptions {
+  /** `false`: the Redis port is reserved, nothing listens there until `cluster.server.start()`. @default true */
+  redis?: boolean;
+}
+
 /**
- * Starts a cluster: its own redis-server, upstreams and fleet. With Redis running, resolves once
- * every worker is active and subscribed to the channel, so that no change can slip past one.
+ * Starts upstreams and a fleet on `deployment`. With `ready` (Redis up), resolves once every worker
+ * is active and subscribed to the channel, so that no change can slip past one.
  */
-async function startCluster(options: ClusterOptions): Promise<Cluster> {
-  const { redis = true, stored = false, ...fleetOptions } = options;
-  const server = await redisServer({ start: redis });
+async function startOn(deployment: Deployment, options: DeploymentOptions, ready = true): Promise<FleetCluster> {
+  const { stored = false, ...fleetOptions } = options;
   const [primary, fallback] = await Promise.all([startUpstream({ name: 'primary', stored }), startUpstream({ name: 'fallback', stored })]);
-  let admin: ReturnType<typeof createClient> | undefined;
-  const cluster: Cluster = {
-    server,
+  let fleet: Fleet | undefined;
+  let closing: Promise<void> | undefined;
+  const cluster: FleetCluster = {
     primary,
     fallback,
-    fleet: undefined as unknown as Fleet,
-    async admin() {
-      if (!admin) {
-        admin = createClient({ url: server.url });
-        admin.on('error', () => {});
-        await admin.connect();
-      }
-      if (!admin.isReady) await waitFor(() => admin!.isReady, PATIENCE_MS, 'the admin connection to Redis');
-      return admin;
+    get fleet() {
+      return fleet as Fleet;
     },
-    async numsub() {
-      const reply = await (await cluster.admin()).sendCommand<[string, number]>(['PUBSUB', 'NUMSUB', `${cluster.fleet.namespace}:changes`]);
-      return Number(reply[1]);
-    },
+    numsub: () => deployment.subscribers(`{${cluster.fleet.namespace}}:changes`),
     statuses: () => cluster.fleet.all('status'),
-    async close() {
-      await cluster.fleet?.all('load', false).catch(() => {});
-      await cluster.fleet?.close();
-      await admin?.close().catch(() => {});
-      await Promise.all([primary.close(), fallback.close()]);
-      await server.close();
+    close() {
+      closing ??= (async () => {
+        await fleet?.all('load', false).catch(() => {});
+        await fleet?.close();
+        await Promise.all([primary.close(), fallback.close()]);
+      })();
+      return closing;
     },
   };
   try {
-    (cluster as { fleet: Fleet }).fleet = await startFleet({
-      ...fleetOptions,
-      redisUrl: server.url,
-      primaryUrl: primary.url,
-      fallbackUrl: fallback.url,
-    });
-    if (redis) {
-      await waitFor(async () => (await cluster.numsub()) === options.size, PATIENCE_MS, 'every worker to subscribe', 20);
+    fleet = await startFleet({ ...fleetOptions, target: deployment.target, primaryUrl: primary.url, fallbackUrl: fallback.url });
+    if (ready) {
+      let subscribed = 0;
+      await waitFor(async () => (subscribed = await cluster.numsub()) === options.size, PATIENCE_MS, 'every worker to subscribe', 20).catch(
+        (error: Error) => {
+          throw new Error(`${error.message} (${subscribed} of ${options.size} subscribed)`);
+        },
+      );
       // A worker is active once a command got through: its first re-read, unless that came before
       // its client was connected and the next one is too far off (then its first publish does it).
       if ((options.syncIntervalMs ?? DEFAULT_SYNC_MS) < PATIENCE_MS) {
@@ -317,13 +331,65 @@ async function startCluster(options: ClusterOptions): Promise<Cluster> {
 }
 
 /**
- * The hooks of a fleet test file: `start()` starts a cluster (in beforeAll or in a test; each has
- * its own Redis); after all tests every cluster is closed, then no worker may have reported a
- * fatal error and the test process no unhandled rejection.
+ * Starts a cluster: its own redis-server, upstreams and fleet. With Redis running, resolves once
+ * every worker is active and subscribed to the channel, so that no change can slip past one.
  */
-export function clusterHooks(): { start(options: ClusterOptions): Promise<Cluster> } {
+async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  const { redis = true, ...deploymentOptions } = options;
+  const server = await redisServer({ start: redis });
+  let admin: ReturnType<typeof createClient> | undefined;
+  const connectAdmin = async () => {
+    if (!admin) {
+      admin = createClient({ url: server.url });
+      admin.on('error', () => {});
+      await admin.connect();
+    }
+    if (!admin.isReady) await waitFor(() => admin!.isReady, PATIENCE_MS, 'the admin connection to Redis');
+    return admin;
+  };
+  const deployment: Deployment = {
+    target: { kind: 'server', url: server.url },
+    subscribers: async (channel) => Number((await (await connectAdmin()).sendCommand<[string, number]>(['PUBSUB', 'NUMSUB', channel]))[1]),
+  };
+  const closeRest = async () => {
+    await admin?.close().catch(() => {});
+    await server.close();
+  };
+  let base: FleetCluster;
+  try {
+    base = await startOn(deployment, deploymentOptions, redis);
+  } catch (error) {
+    await closeRest().catch(() => {});
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    primary: base.primary,
+    fallback: base.fallback,
+    fleet: base.fleet,
+    admin: connectAdmin,
+    numsub: () => base.numsub(),
+    statuses: () => base.statuses(),
+    close() {
+      closing ??= base.close().then(closeRest);
+      return closing;
+    },
+  };
+}
+
+/**
+ * The hooks of a fleet test file: `start()` starts a cluster (in beforeAll or in a test; each has
+ * its own Redis), `startOn()` a fleet on a deployment of the file's own; after all tests every
+ * cluster is closed, then no worker may have reported a fatal error and the test process no
+ * unhandled rejection.
+ */
+export function clusterHooks(): {
+  start(options: ClusterOptions): Promise<Cluster>;
+  startOn(deployment: Deployment, options: DeploymentOptions): Promise<FleetCluster>;
+} {
   const unhandled = trackUnhandled();
-  const clusters: Cluster[] = [];
+  const clusters: FleetCluster[] = [];
   afterAll(async () => {
     await Promise.all(clusters.map((c) => c.close()));
     unhandled.stop();
@@ -333,6 +399,11 @@ export function clusterHooks(): { start(options: ClusterOptions): Promise<Cluste
   return {
     async start(options) {
       const cluster = await startCluster(options);
+      clusters.push(cluster);
+      return cluster;
+    },
+    async startOn(deployment, options) {
+      const cluster = await startOn(deployment, options);
       clusters.push(cluster);
       return cluster;
     },
@@ -384,14 +455,14 @@ export function recover(fleet: Fleet, origin: FleetWorker, timeoutMs = PATIENCE_
 }
 
 /** The probe-lease holder every live worker agrees on (as `getStatus()` shows it), if any. */
-export async function agreedHolder(cluster: Cluster): Promise<FleetWorker | undefined> {
+export async function agreedHolder(cluster: FleetCluster): Promise<FleetWorker | undefined> {
   const holders = new Set((await cluster.statuses()).map((s) => s.coordination.probeLeaseHolder as string | null));
   const [holder] = [...holders];
   return holders.size === 1 && holder ? cluster.fleet.workers.find((w) => w.instanceId === holder) : undefined;
 }
 
 /** Waits until every live worker agrees on one holder (other than `not`). */
-export function waitForHolder(cluster: Cluster, not?: FleetWorker): Promise<FleetWorker> {
+export function waitForHolder(cluster: FleetCluster, not?: FleetWorker): Promise<FleetWorker> {
   return waitFor(
     async () => {
       const holder = await agreedHolder(cluster);
@@ -418,7 +489,7 @@ export interface ProbeWindow {
  * asked for the lease at least twice, from now on: the stretch in which a second prober would
  * have shown up. No sleep: it ends with events that must happen.
  */
-export async function probeWindow(cluster: Cluster, holder: FleetWorker, probes: number): Promise<ProbeWindow> {
+export async function probeWindow(cluster: FleetCluster, holder: FleetWorker, probes: number): Promise<ProbeWindow> {
   const { fleet, primary } = cluster;
   const mark = fleet.events.length;
   const requestMark = primary.requests.length;

@@ -3,15 +3,32 @@
  * fake upstreams, sharing state through createRedisCoordination. Its configuration comes in the
  * WORKER_CONFIG environment variable; the parent drives it over IPC, and it reports its events
  * (with wall-clock times in fractional milliseconds, comparable across processes).
+ *
+ * Its Redis is a single server, a Redis Cluster or a master behind Sentinels (`redis`), reached
+ * with either library's client for that deployment, built as an application would build it.
  */
-import { Redis } from 'ioredis';
-import { createClient } from 'redis';
-import { ResilientOpenAI, createRedisCoordination, type Coordination } from '../../src/index.js';
+import { Cluster, Redis } from 'ioredis';
+import { createClient, createCluster, createSentinel } from 'redis';
+import { ResilientOpenAI, createRedisCoordination, type Coordination, type RedisCoordinationOptions } from '../../src/index.js';
+
+type RedisClientLike = RedisCoordinationOptions['client'];
+
+/** A node as cluster clients take their seeds and Sentinel clients their Sentinels. */
+export interface RedisNodeAddress {
+  host: string;
+  port: number;
+}
+
+/** The Redis deployment a worker connects to. */
+export type RedisTarget =
+  | { kind: 'server'; url: string }
+  | { kind: 'cluster'; seeds: RedisNodeAddress[] }
+  | { kind: 'sentinel'; name: string; sentinels: RedisNodeAddress[] };
 
 export interface WorkerConfig {
   index: number;
   instanceId: string;
-  redisUrl: string;
+  redis: RedisTarget;
   primaryUrl: string;
   fallbackUrl: string;
   library: 'redis' | 'ioredis';
@@ -74,20 +91,36 @@ process.on('uncaughtException', (error) => emit('fatal', `uncaught exception: ${
 // An orphan (the test runner died) exits instead of lingering.
 process.on('disconnect', () => process.exit(0));
 
-let redis: { close(): Promise<unknown> };
-let coordination: Coordination;
-if (config.library === 'ioredis') {
-  const client = new Redis(config.redisUrl);
-  client.on('error', () => {});
-  redis = { close: () => Promise.resolve(client.disconnect()) };
-  coordination = createRedisCoordination({ client, ...options() });
-} else {
-  const client = createClient({ url: config.redisUrl });
+/** The client for the configured deployment and library, connecting (errors go to a listener). */
+function connect(target: RedisTarget, library: WorkerConfig['library']): { client: RedisClientLike; close(): Promise<unknown> } {
+  if (library === 'ioredis') {
+    const client =
+      target.kind === 'cluster' ? new Cluster(target.seeds)
+      : target.kind === 'sentinel' ? new Redis({ sentinels: target.sentinels, name: target.name })
+      : new Redis(target.url);
+    client.on('error', () => {});
+    return { client, close: () => Promise.resolve(client.disconnect()) };
+  }
+  if (target.kind === 'cluster') {
+    const client = createCluster({ rootNodes: target.seeds.map((s) => ({ url: `redis://${s.host}:${s.port}` })) });
+    client.on('error', () => {});
+    client.connect().catch(() => {});
+    return { client, close: () => Promise.resolve(client.isOpen && client.destroy()) };
+  }
+  if (target.kind === 'sentinel') {
+    const client = createSentinel({ name: target.name, sentinelRootNodes: target.sentinels });
+    client.on('error', () => {});
+    client.connect().catch(() => {});
+    return { client, close: () => (client.isOpen ? client.destroy() : Promise.resolve()) };
+  }
+  const client = createClient({ url: target.url });
   client.on('error', () => {});
   client.connect().catch(() => {});
-  redis = { close: () => Promise.resolve(client.isOpen && client.destroy()) };
-  coordination = createRedisCoordination({ client, ...options() });
+  return { client, close: () => Promise.resolve(client.isOpen && client.destroy()) };
 }
+
+const redis = connect(config.redis, config.library);
+const coordination: Coordination = createRedisCoordination({ client: redis.client, ...options() });
 
 // Every answer of shouldProbe() (the health timer asks it each interval) is reported as a `lease`
 // event: a worker told not to probe is seen asking, not only seen not probing.
