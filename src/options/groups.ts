@@ -3,7 +3,14 @@
 import type { OpenAI } from 'openai';
 import type { Coordination } from './contracts.js';
 import type { FailoverPolicy, RetryPolicy } from './contracts.js';
-import { DEFAULTS, type BreakerConfig, type NormalizedAffinity, type NormalizedRateLimits, type NormalizedResume, type NormalizedTimeouts } from './defaults.js';
+import {
+  DEFAULTS,
+  type BreakerConfig,
+  type NormalizedAffinity,
+  type NormalizedRateLimits,
+  type NormalizedResume,
+  type NormalizedTimeouts,
+} from './defaults.js';
 import type {
   TelemetryOptions,
   AffinityOptions,

@@ -79,7 +79,17 @@ export class GuardedSource {
   ) {
     this.#reader = reader;
     // A stream that can continue hands out whole frames only (resume-point.ts).
-    this.#head = o.resume ? [o.resume.point.take(concat(head, head.reduce((n, c) => n + c.length, 0)))] : head;
+    this.#head =
+      o.resume ?
+        [
+          o.resume.point.take(
+            concat(
+              head,
+              head.reduce((n, c) => n + c.length, 0),
+            ),
+          ),
+        ]
+      : head;
     if (check.ended) this.#report();
     if (check.final) this.#finish();
   }

@@ -11,10 +11,9 @@
  * one); behind the Sentinels, the killed master comes back as the replica while the next fleet
  * starts.
  */
-import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisServer } from '../support/redis-server.js';
-import { redisCluster, redisSentinels, type RedisCluster, type RedisSentinels } from '../support/redis-topologies.js';
+import { ask, redisCluster, redisSentinels, type RedisCluster, type RedisSentinels } from '../support/redis-topologies.js';
 import {
   clusterHooks,
   expectOnlyHolderProbes,
@@ -54,18 +53,6 @@ const LIBRARIES = [
   { library: 'redis', label: 'node-redis' },
   { library: 'ioredis', label: 'ioredis' },
 ] as const;
-
-/** One command to one server, on a connection of its own. */
-async function ask(port: number, args: string[]): Promise<unknown> {
-  const client = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false, connectTimeout: 1000 } });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    return await client.sendCommand(args);
-  } finally {
-    client.destroy();
-  }
-}
 
 const numsub = async (port: number, channel: string) => Number(((await ask(port, ['PUBSUB', 'NUMSUB', channel])) as [string, number])[1]);
 

@@ -15,7 +15,7 @@ import { redisServer, type RedisServer } from '../support/redis-server.js';
 import { startUpstream, type RecordedRequest, type Upstream } from '../support/upstream.js';
 import type { LoadStats, RedisTarget, WorkerConfig, WorkerMessage, WorkerRequest } from './worker.js';
 
-export type { RedisNodeAddress, RedisTarget } from './worker.js';
+export type { RedisTarget } from './worker.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 

@@ -9,10 +9,10 @@
  * Every wait is for something that must happen, bounded (PATIENCE_MS).
  */
 import { Cluster, Redis } from 'ioredis';
-import { createClient, createCluster, createSentinel } from 'redis';
+import { createCluster, createSentinel } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisCoordination, type Coordination, type RedisClientLike, type RemoteChange } from '../../src/index.js';
-import { redisCluster, redisSentinels } from '../support/redis-topologies.js';
+import { ask, redisCluster, redisSentinels } from '../support/redis-topologies.js';
 import { PATIENCE_MS, sleep, trackUnhandled, waitFor } from './fleet.js';
 
 const ENDPOINTS = [
@@ -53,18 +53,6 @@ afterEach(async () => {
 });
 
 afterAll(() => unhandled.stop());
-
-/** One command to one server, on a connection of its own. */
-async function ask(port: number, args: string[]): Promise<unknown> {
-  const client = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false, connectTimeout: 1000 } });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    return await client.sendCommand(args);
-  } finally {
-    client.destroy();
-  }
-}
 
 /** Resolves once an ioredis client (or cluster) is ready. */
 async function ioredisReady(client: Redis | Cluster): Promise<void> {

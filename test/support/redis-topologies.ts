@@ -26,7 +26,7 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs 
 }
 
 /** One command to one server, on a connection of its own. */
-async function ask(port: number, args: string[]): Promise<unknown> {
+export async function ask(port: number, args: string[]): Promise<unknown> {
   const client = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false, connectTimeout: 1000 } });
   client.on('error', () => {});
   await client.connect();
@@ -77,7 +77,8 @@ export async function redisCluster(): Promise<RedisCluster> {
     const slot = Number(await ask(started.find((n) => n.running)!.port, ['CLUSTER', 'KEYSLOT', key]));
     for (const node of started) {
       if (!node.running) continue;
-      const shards = (await ask(node.port, ['CLUSTER', 'SLOTS']).catch(() => undefined)) as [number, number, [string, number]][] | undefined;
+      const shards = (await ask(node.port, ['CLUSTER', 'SLOTS']).catch(() => undefined)) as
+        [number, number, [string, number]][] | undefined;
       if (!shards) continue;
       const owner = shards.find(([from, to]) => slot >= from && slot <= to);
       if (owner) return byPort.get(Number(owner[2][1]))!;
@@ -120,7 +121,9 @@ export interface RedisSentinels {
 export async function redisSentinels(name = 'mymaster'): Promise<RedisSentinels> {
   const master = await redisServer();
   const replica = await redisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
-  await waitUntil('the replica to sync', async () => String(await ask(replica.port, ['INFO', 'replication'])).includes('master_link_status:up'));
+  await waitUntil('the replica to sync', async () =>
+    String(await ask(replica.port, ['INFO', 'replication'])).includes('master_link_status:up'),
+  );
   const servers = new Map([
     [master.port, master],
     [replica.port, replica],
@@ -146,7 +149,8 @@ export async function redisSentinels(name = 'mymaster'): Promise<RedisSentinels>
   const current = async () => {
     for (const sentinel of sentinels) {
       if (!sentinel.running) continue;
-      const reply = (await ask(sentinel.port, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name]).catch(() => undefined)) as [string, string] | undefined;
+      const reply = (await ask(sentinel.port, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name]).catch(() => undefined)) as
+        [string, string] | undefined;
       if (reply) return servers.get(Number(reply[1]))!;
     }
     throw new Error('no Sentinel answers');

@@ -122,8 +122,10 @@ export function adaptClient(client: unknown): RedisConnection {
   // ioredis also has a `sendCommand`, with another signature: tell it apart by `status` and `call`.
   // Its Cluster has the same members (and `nodes()`); a Sentinel client is a Redis with options.
   if (typeof c.status === 'string' && isFunction(c.call) && isFunction(c.duplicate)) return ioredis(client as IORedisClientLike);
-  if ('masters' in c && isFunction(c.sendCommand) && isFunction(c.subscribe)) return nodeRedisShared(client as NodeRedisClusterLike, 'cluster');
-  if (isFunction(c.acquire) && isFunction(c.sendCommand) && isFunction(c.subscribe)) return nodeRedisShared(client as NodeRedisSentinelLike, 'sentinel');
+  if ('masters' in c && isFunction(c.sendCommand) && isFunction(c.subscribe))
+    return nodeRedisShared(client as NodeRedisClusterLike, 'cluster');
+  if (isFunction(c.acquire) && isFunction(c.sendCommand) && isFunction(c.subscribe))
+    return nodeRedisShared(client as NodeRedisSentinelLike, 'sentinel');
   if ('isReady' in c && isFunction(c.sendCommand) && isFunction(c.duplicate)) return nodeRedis(client as NodeRedisClientLike);
   throw new TypeError(
     'resilient-openai: expected `client` to be a node-redis (redis >= 5: createClient(), createCluster(), createSentinel()) or ioredis (new Redis(), new Cluster()) client',
@@ -212,7 +214,8 @@ function ioredis(client: IORedisClientLike): RedisConnection {
 function nodeRedisShared(client: NodeRedisClusterLike | NodeRedisSentinelLike, topology: 'cluster' | 'sentinel'): RedisConnection {
   const ready = () => ('masters' in client ? client.isOpen : client.isReady) === true;
   const send =
-    'masters' in client ? (args: string[]) => client.sendCommand(firstKey(args), false, args)
+    'masters' in client ?
+      (args: string[]) => client.sendCommand(firstKey(args), false, args)
     : (args: string[]) => client.sendCommand(false, args);
   // node-redis (5.x) re-reads a cluster's topology only on a MOVED or ASK reply: when a master
   // dies, commands for its slots wait for it in its connection's offline queue for good, and the
@@ -223,7 +226,11 @@ function nodeRedisShared(client: NodeRedisClusterLike | NodeRedisSentinelLike, t
     'masters' in client ?
       (args: string[]) => {
         const key = firstKey(args);
-        return key === undefined ? Promise.resolve() : Promise.resolve().then(() => client.sendCommand(undefined, true, ['EXISTS', key])).catch(() => {});
+        return key === undefined ?
+            Promise.resolve()
+          : Promise.resolve()
+              .then(() => client.sendCommand(undefined, true, ['EXISTS', key]))
+              .catch(() => {});
       }
     : undefined;
   return {
@@ -234,7 +241,8 @@ function nodeRedisShared(client: NodeRedisClusterLike | NodeRedisSentinelLike, t
     send: (args) => (ready() ? Promise.resolve().then(() => send(args)) : notReady()),
     subscribe(channel, onMessage, onError) {
       // Strings: we subscribe without buffer mode (the type also allows the Buffers of that mode).
-      const listener = (message: string | Uint8Array) => onMessage(typeof message === 'string' ? message : new TextDecoder().decode(message));
+      const listener = (message: string | Uint8Array) =>
+        onMessage(typeof message === 'string' ? message : new TextDecoder().decode(message));
       const { state, ensure } = subscribeOnce(() => Promise.resolve().then(() => client.subscribe(channel, listener)), onError);
       return {
         ensure,
