@@ -226,6 +226,15 @@ export class GuardedSource {
 
   #fail(error: Error): never {
     if (error instanceof IncompleteStreamError) error.resumes = this.#continued;
+    // The caller aborted while the stream waited to continue: its own stop, not the upstream's fault.
+    if (this.#resumes > 0 && this.o.signal.aborted) {
+      if (!this.#reported) this.o.watch.abandoned?.();
+      this.#reported = true;
+      // As an abort during a read ends (the SDK's Stream ends quietly on an AbortError).
+      const reason: unknown = this.o.signal.reason;
+      this.#error = reason instanceof Error ? reason : new DOMException('This operation was aborted', 'AbortError');
+      throw this.#error;
+    }
     this.#report(error);
     this.#error = error;
     throw error;

@@ -173,6 +173,37 @@ describe('background Responses streams continue after a cut', () => {
       `/responses/resp_bg?stream=true&starting_after=${FIRST_OUTPUT + 1}`,
     ]);
   });
+
+  it('the caller aborts while the stream waits to continue: no continuation, and the breaker hears nothing', async () => {
+    const { client, primary, fallback } = await setup({ resume: { delayMs: 5000 } });
+    const switched: string[] = [];
+    client.on('switched', (e) => switched.push(e.to));
+    primary.queue([{ write: frames(0, FIRST_OUTPUT + 1) }, { cut: true }]);
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const ended = (async () => {
+      const stream = await client.responses.create(
+        { model: 'gpt-test', input: 'hi', background: true, stream: true },
+        { signal: controller.signal },
+      );
+      for await (const event of stream) {
+        seen.push(event.sequence_number);
+        // The cut comes 20 ms after this event; the continuation would wait 5 s.
+        if (event.sequence_number === FIRST_OUTPUT) setTimeout(() => controller.abort(), 300);
+      }
+    })().then(
+      () => 'ended',
+      (error: unknown) => error,
+    );
+    const outcome = await ended;
+    // As an abort mid-stream ends with the plain SDK: quietly.
+    expect(outcome).toBe('ended');
+    expect(seen).toEqual(EVENTS.slice(0, FIRST_OUTPUT + 1).map((e) => e.sequence_number));
+    expect(continuations(primary)).toEqual([]);
+    expect(switched).toEqual([]);
+    expect(client.getStatus().endpoints[0]!.state).toBe('closed');
+    expect(fallback.requests).toEqual([]);
+  });
 });
 
 describe('streams that cannot continue keep the truthful error', () => {
