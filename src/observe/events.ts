@@ -86,6 +86,7 @@ export interface ResumedEvent {
   attempt: number;
   /** What broke the stream. */
   error: unknown;
+  /** The call whose stream it is (as in its debug log lines and other events). */
   callId: string;
 }
 
