@@ -3,6 +3,8 @@
 // a stream cut inside a frame can continue after the last whole one: the SDK's parser never holds
 // half a frame that the continued stream would not complete.
 
+import { concat } from './body-read.js';
+
 const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder();
 const LF = 10;
@@ -59,13 +61,8 @@ export class ResumePoint {
 
   /** The whole frames that `chunk` completes, to hand out now; the rest waits for the next chunk. */
   take(chunk: Uint8Array): Uint8Array {
-    let bytes = chunk;
-    if (this.#pending) {
-      bytes = new Uint8Array(this.#pending.length + chunk.length);
-      bytes.set(this.#pending);
-      bytes.set(chunk, this.#pending.length);
-      this.#pending = undefined;
-    }
+    const bytes = this.#pending ? concat([this.#pending, chunk], this.#pending.length + chunk.length) : chunk;
+    this.#pending = undefined;
     const ends = frameEnds(bytes);
     const whole = ends.length ? ends[ends.length - 1]! : 0;
     if (whole < bytes.length) this.#pending = bytes.slice(whole);
@@ -87,14 +84,7 @@ export class ResumePoint {
       }
       from = end;
     }
-    if (parts.length === 1) return parts[0]!;
-    const out = new Uint8Array(kept);
-    let at = 0;
-    for (const part of parts) {
-      out.set(part, at);
-      at += part.length;
-    }
-    return out;
+    return concat(parts, kept);
   }
 
   /** The stream continues on a new connection: the half frame of the old one is dropped. */
