@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IncompleteStreamError, ResilientOpenAI } from '../../src/index.js';
+import { scriptedPair } from '../support/scripted-pair.js';
+import { IncompleteStreamError } from '../../src/index.js';
 import { chatChunk, chatStream, responsesStream, scriptedUpstream } from '../support/scripted-sse.js';
 
 // What happens to the connection and the body under a stream once it is handed out: the guard
@@ -18,17 +19,7 @@ const streams = (text: string) => (path: string) => [
 ];
 
 async function setup() {
-  const primary = await scriptedUpstream(streams('hi'));
-  const fallback = await scriptedUpstream(streams('fb'));
-  open.push(primary, fallback);
-  const client = new ResilientOpenAI({
-    apiKey: 'sk-primary-0123456789',
-    baseURL: primary.url,
-    fallback: { apiKey: 'sk-fallback-0123456789', baseURL: fallback.url },
-    healthCheck: false,
-  });
-  open.push(client);
-  return { client, primary, fallback };
+  return scriptedPair({ primary: streams('hi'), fallback: streams('fb') }, {}, open);
 }
 
 const chat = { model: 'gpt-test', messages: [{ role: 'user' as const, content: 'hi' }] };

@@ -1,14 +1,8 @@
 import { APIError, BadRequestError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { scriptedPair } from '../support/scripted-pair.js';
 import { IncompleteStreamError, ResilientOpenAI, StreamIdleTimeoutError, type ResilientOptions } from '../../src/index.js';
-import {
-  chatChunk,
-  chatStream,
-  responsesEvent,
-  responsesStream,
-  scriptedUpstream,
-  type ScriptedUpstream,
-} from '../support/scripted-sse.js';
+import { chatChunk, chatStream, responsesEvent, responsesStream, type ScriptedUpstream } from '../support/scripted-sse.js';
 
 const open: { close(): unknown }[] = [];
 afterEach(async () => {
@@ -19,18 +13,8 @@ const healthy = (name: string) => (path: string) =>
   path.startsWith('/responses') ? responsesStream(`hi from ${name}`) : chatStream(`hi from ${name}`);
 
 async function pair(options: Partial<ResilientOptions> = {}) {
-  const primary = await scriptedUpstream(healthy('primary'));
-  const fallback = await scriptedUpstream(healthy('fallback'));
-  open.push(primary, fallback);
-  const client = new ResilientOpenAI({
-    apiKey: 'sk-primary-0123456789',
-    baseURL: primary.url,
-    fallback: { apiKey: 'sk-fallback-0123456789', baseURL: fallback.url },
-    healthCheck: false,
-    retry: { initialDelayMs: 1, maxDelayMs: 5 },
-    ...options,
-  });
-  open.push(client);
+  const answers = { primary: healthy('primary'), fallback: healthy('fallback') };
+  const { client, primary, fallback } = await scriptedPair(answers, { retry: { initialDelayMs: 1, maxDelayMs: 5 }, ...options }, open);
   const switched: string[] = [];
   client.on('switched', (e) => switched.push(`${e.from}->${e.to}`));
   return { primary, fallback, client, switched };

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { scriptedPair } from '../support/scripted-pair.js';
 import { IncompleteStreamError, ResilientOpenAI, type ResilientOptions, type ResumedEvent } from '../../src/index.js';
 import { EVENTS, FIRST_OUTPUT, ID, TEXT, frame, frames, server } from '../support/background-stream.js';
-import { chatChunk, scriptedUpstream, type ScriptedUpstream } from '../support/scripted-sse.js';
+import { chatChunk, type ScriptedUpstream } from '../support/scripted-sse.js';
 
 // Background Responses streams live on the server: cut after output, they continue from the same
 // endpoint with `GET /responses/{id}?stream=true&starting_after=N`, and the caller sees every
@@ -13,19 +14,8 @@ afterEach(async () => {
 });
 
 async function setup(options: Partial<ResilientOptions> = {}) {
-  const primary = await scriptedUpstream(server);
-  const fallback = await scriptedUpstream(server);
-  open.push(primary, fallback);
-  const client = new ResilientOpenAI({
-    apiKey: 'sk-primary-0123456789',
-    baseURL: primary.url,
-    fallback: { apiKey: 'sk-fallback-0123456789', baseURL: fallback.url },
-    healthCheck: false,
-    retry: { initialDelayMs: 1, maxDelayMs: 5 },
-    resume: { delayMs: 1 },
-    ...options,
-  });
-  open.push(client);
+  const base = { retry: { initialDelayMs: 1, maxDelayMs: 5 }, resume: { delayMs: 1 } };
+  const { client, primary, fallback } = await scriptedPair({ primary: server, fallback: server }, { ...base, ...options }, open);
   const resumed: ResumedEvent[] = [];
   client.on('resumed', (e) => resumed.push(e));
   return { client, primary, fallback, resumed };
