@@ -1,4 +1,17 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
+
+// The Redis backend is loaded on first use (src/coordination/deferred.ts). In the ESM build it is a
+// file of its own, built as a second entry, so that importing the package does not compile it; the
+// CommonJS build keeps it inline (esbuild turns the dynamic import into a require there).
+const REDIS_CHUNK = 'redis-coordination';
+const redisChunk: NonNullable<Options['esbuildPlugins']>[number] = {
+  name: 'redis-chunk',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/coordination\.js$/ }, ({ importer }) =>
+      importer.endsWith('coordination/redis/create.ts') ? { path: `./${REDIS_CHUNK}.js`, external: true } : undefined,
+    );
+  },
+};
 
 // No source maps: the output is plain, unminified ES2022 with the original names and comments, so
 // stack traces already point at readable code; maps would more than double the tarball (they embed
@@ -6,9 +19,12 @@ import { defineConfig } from 'tsup';
 // not embed its sources.
 export default defineConfig([
   {
-    entry: ['src/index.ts'],
+    entry: { index: 'src/index.ts', [REDIS_CHUNK]: 'src/coordination/redis/coordination.ts' },
     format: ['esm'],
-    dts: true,
+    // Each entry bundled whole: a chunk shared by both would be one more file for every import.
+    splitting: false,
+    esbuildPlugins: [redisChunk],
+    dts: { entry: 'src/index.ts' },
     sourcemap: false,
     clean: true,
     target: 'node20',

@@ -60,4 +60,30 @@ describe('architecture', () => {
     const code = lines.join('\n');
     expect(code.replace(/export (type )?\{[^}]*\} from '[^']+';/g, '').trim()).toBe('');
   });
+
+  it('keeps the Redis backend out of the import: it loads when a Redis coordination is created', () => {
+    // Runtime imports only: `import type` is erased, and a dynamic import() loads on first use.
+    const runtime = (file: string) =>
+      [...readFileSync(join(src, file), 'utf8').matchAll(/^(?:import|export)(?! type)[^;]*? from '(\.[^']+)'/gm)].map((m) =>
+        relative(src, normalize(join(dirname(join(src, file)), m[1]!)).replace(/\.js$/, '.ts')),
+      );
+    const loaded = new Set<string>();
+    const visit = (file: string) => {
+      if (loaded.has(file)) return;
+      loaded.add(file);
+      for (const next of runtime(file)) visit(next);
+    };
+    visit('index.ts');
+    // Positive controls: the walk reaches the factory and the code every call runs.
+    expect(loaded).toContain('coordination/redis/create.ts');
+    expect(loaded).toContain('call/execute.ts');
+    expect([...loaded].filter((f) => f.startsWith('coordination/redis/'))).toEqual(
+      expect.not.arrayContaining([
+        'coordination/redis/coordination.ts',
+        'coordination/redis/client-adapter.ts',
+        'coordination/redis/commands.ts',
+      ]),
+    );
+    expect(readFileSync(join(src, 'coordination/redis/create.ts'), 'utf8')).toMatch(/import\('\.\/coordination\.js'\)/);
+  });
 });

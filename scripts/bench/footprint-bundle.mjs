@@ -37,6 +37,8 @@ async function bundle(esbuild, contents) {
 export async function bundleSizes() {
   const files = {
     esm: sizes(readFileSync(new URL('dist/index.js', `file://${root}`))),
+    // The Redis backend: its own ESM file, loaded when a Redis coordination is created.
+    esmRedis: sizes(readFileSync(new URL('dist/redis-coordination.js', `file://${root}`))),
     cjs: sizes(readFileSync(new URL('dist/index.cjs', `file://${root}`))),
   };
   let esbuild;

@@ -1,7 +1,9 @@
-const { ResilientOpenAI } = require('resilient-openai');
+const { createRedisCoordination, ResilientOpenAI } = require('resilient-openai');
 const OpenAI = require('openai');
-require('./upstreams.cjs')
+const upstreams = require('./upstreams.cjs');
+upstreams
   .check(ResilientOpenAI, OpenAI.OpenAI, 'require()')
+  .then(() => upstreams.checkRedis(createRedisCoordination, ResilientOpenAI, 'require()'))
   .catch((e) => {
     console.error(e);
     process.exit(1);

@@ -1,6 +1,7 @@
-import ResilientOpenAI, { ResilientOpenAI as Named } from 'resilient-openai';
+import ResilientOpenAI, { createRedisCoordination, ResilientOpenAI as Named } from 'resilient-openai';
 import OpenAI from 'openai';
 import upstreams from './upstreams.cjs';
 
 if (ResilientOpenAI !== Named) throw new Error('default export differs from the named export');
 await upstreams.check(ResilientOpenAI, OpenAI, 'import');
+await upstreams.checkRedis(createRedisCoordination, ResilientOpenAI, 'import');

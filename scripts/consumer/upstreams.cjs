@@ -89,3 +89,27 @@ exports.check = async function check(ResilientOpenAI, OpenAI, label) {
   if (!ok) throw new Error(`${label}: unexpected result ${JSON.stringify({ switched, completion })}`);
   console.log(`${label}: ok (instanceof OpenAI, failed over ${switched.join()})`);
 };
+
+// The Redis backend is a file of its own in the ESM build, loaded on first use: it must be in the
+// tarball and load from there. A stand-in node-redis client records what the coordination sends;
+// its first re-read of the shared state (MGET) comes from the loaded backend.
+exports.checkRedis = async function checkRedis(createRedisCoordination, ResilientOpenAI, label) {
+  const sent = [];
+  const subscriber = {
+    on() {},
+    connect: () => Promise.resolve(),
+    subscribe: () => Promise.resolve(),
+    unsubscribe: () => Promise.resolve(),
+    destroy() {},
+  };
+  const redis = { isReady: true, sendCommand: (args) => (sent.push(args[0]), Promise.resolve(null)), duplicate: () => subscriber, on() {} };
+  const coordination = createRedisCoordination({ client: redis, instanceId: 'pack' });
+  const client = new ResilientOpenAI({ apiKey: 'sk-pack-123456', baseURL: 'http://127.0.0.1:9/v1', coordination });
+  // Background work starts with the first request or probe (none at construction).
+  await client.checkPrimary().catch(() => {});
+  const deadline = Date.now() + 10_000;
+  while (!sent.includes('MGET') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  await client.close();
+  if (!sent.includes('MGET')) throw new Error(`${label}: the Redis backend never sent a command (sent: ${sent.join() || 'nothing'})`);
+  console.log(`${label}: ok (the Redis backend loaded and re-read the shared state)`);
+};

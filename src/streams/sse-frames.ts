@@ -16,7 +16,8 @@ const CR = 13;
 const COLON = 58;
 const SPACE = 32;
 
-const ascii = (text: string) => new TextEncoder().encode(text);
+const encoder = new TextEncoder();
+const ascii = (text: string) => encoder.encode(text);
 const DATA = ascii('data');
 const EVENT = ascii('event');
 const decoder = new TextDecoder();

@@ -143,6 +143,52 @@ describe('createRedisCoordination', { timeout: TEST_MS }, () => {
     expect(coordination.status()).toEqual({ backend: 'redis', active: false, instanceId: 'me', probeLeaseHolder: null });
   });
 
+  it('is usable before its backend has loaded: an id drawn meanwhile is kept, calls arrive in order', async () => {
+    const client = nodeRedis(true);
+    await waitFor(() => client.isReady || undefined, PATIENCE_MS, 'connected');
+    const ns = freshNamespace();
+    // The backend's module loads on first use (a dynamic import): nothing below waits for it.
+    const coordination = createRedisCoordination({ client, namespace: ns, ...PATIENT });
+    const early = coordination.status();
+    expect(early).toEqual({ backend: 'redis', active: false, instanceId: expect.stringMatching(/^[0-9a-f]{8}$/), probeLeaseHolder: null });
+    started(coordination);
+    coordination.publish({ endpoint: 'primary', state: 'open' });
+    coordination.publish({ endpoint: 'primary', state: 'closed' });
+    await waitFor(() => isActive(coordination) || undefined, PATIENCE_MS, 'active');
+    expect(coordination.status().instanceId).toBe(early.instanceId);
+    // Both changes were handed over, in order: the stored one is the later, under the early id.
+    const stored = await waitFor(
+      async () => {
+        const value = await admin.get(stateKey(ns, 0));
+        return value && JSON.parse(value).state === 'closed' ? value : undefined;
+      },
+      PATIENCE_MS,
+      'the change in Redis',
+      10,
+    );
+    expect(JSON.parse(stored)).toMatchObject({ state: 'closed', instanceId: early.instanceId });
+  });
+
+  it('closed before its backend has loaded: starts nothing', async () => {
+    const client = nodeRedis(true);
+    let duplicated = 0;
+    const duplicate = client.duplicate.bind(client);
+    (client as { duplicate: unknown }).duplicate = (...args: never[]) => (duplicated++, duplicate(...args));
+    const coordination = createRedisCoordination({ client, namespace: freshNamespace() });
+    coordination.start(ENDPOINTS, () => {});
+    // close() settles once the backend is there and closed; a start handed to it would have
+    // opened the subscriber connection (duplicate()) and sent the first re-read synchronously.
+    await coordination.close();
+    expect(duplicated).toBe(0);
+    expect(client.sent).toEqual([]);
+    expect(await coordination.shouldProbe()).toBe(true);
+    // The control: the same calls on a coordination that is not closed do start it.
+    const control = createRedisCoordination({ client, namespace: freshNamespace() });
+    started(control);
+    await waitFor(() => duplicated || undefined, PATIENCE_MS, 'the control subscribed');
+    expect(duplicated).toBe(1);
+  });
+
   it('works with a client that connects later: local until then, shared afterwards', async () => {
     // A Redis that is not there yet: the client keeps trying to connect (commands sent now would
     // wait in its offline queue).

@@ -4,6 +4,8 @@
  * and these structural interfaces match it.
  */
 
+import { clientKind, isFunction } from './client-kind.js';
+
 /** The part of a node-redis (`redis` >= 5) client that the coordination uses. */
 export interface NodeRedisClientLike {
   /** Whether the connection is up and answers commands. */
@@ -111,25 +113,18 @@ export interface RedisConnection {
   stalled?(args: string[]): Promise<unknown>;
 }
 
-const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value === 'function';
-
 /** Wraps a node-redis or ioredis client; throws a TypeError for anything else. */
 export function adaptClient(client: unknown): RedisConnection {
-  if (client === null || typeof client !== 'object') {
-    throw new TypeError('resilient-openai: expected `client` to be a node-redis (redis >= 5) or ioredis client');
+  switch (clientKind(client)) {
+    case 'ioredis':
+      return ioredis(client as IORedisClientLike);
+    case 'node-redis-cluster':
+      return nodeRedisShared(client as NodeRedisClusterLike, 'cluster');
+    case 'node-redis-sentinel':
+      return nodeRedisShared(client as NodeRedisSentinelLike, 'sentinel');
+    case 'node-redis':
+      return nodeRedis(client as NodeRedisClientLike);
   }
-  const c = client as Record<string, unknown>;
-  // ioredis also has a `sendCommand`, with another signature: tell it apart by `status` and `call`.
-  // Its Cluster has the same members (and `nodes()`); a Sentinel client is a Redis with options.
-  if (typeof c.status === 'string' && isFunction(c.call) && isFunction(c.duplicate)) return ioredis(client as IORedisClientLike);
-  if ('masters' in c && isFunction(c.sendCommand) && isFunction(c.subscribe))
-    return nodeRedisShared(client as NodeRedisClusterLike, 'cluster');
-  if (isFunction(c.acquire) && isFunction(c.sendCommand) && isFunction(c.subscribe))
-    return nodeRedisShared(client as NodeRedisSentinelLike, 'sentinel');
-  if ('isReady' in c && isFunction(c.sendCommand) && isFunction(c.duplicate)) return nodeRedis(client as NodeRedisClientLike);
-  throw new TypeError(
-    'resilient-openai: expected `client` to be a node-redis (redis >= 5: createClient(), createCluster(), createSentinel()) or ioredis (new Redis(), new Cluster()) client',
-  );
 }
 
 /** The first key of one of our commands (every key of a namespace hashes to the same slot). */

@@ -1,6 +1,7 @@
 import type { Coordination } from '../../options/contracts.js';
-import { RedisCoordination } from './coordination.js';
-import type { RedisCoordinationOptions } from './options.js';
+import { DeferredCoordination } from '../deferred.js';
+import { clientKind } from './client-kind.js';
+import { redisSettings, type RedisCoordinationOptions } from './options.js';
 
 export type { IORedisClientLike, NodeRedisClientLike, RedisClientLike } from './client-adapter.js';
 export type { RedisCoordinationOptions } from './options.js';
@@ -31,5 +32,16 @@ export function createRedisCoordination(options: RedisCoordinationOptions): Coor
   if (options === null || typeof options !== 'object') {
     throw new TypeError('resilient-openai: expected createRedisCoordination() options to be an object with a `client`');
   }
-  return new RedisCoordination(options);
+  // Every mistake is reported here, at once; the code that talks to Redis loads in the background
+  // (see DeferredCoordination) and takes over within a few ms.
+  clientKind(options.client);
+  const { instanceId } = redisSettings(options);
+  const given = { ...options };
+  return new DeferredCoordination('redis', instanceId, () =>
+    import('./coordination.js').then(
+      ({ RedisCoordination }) =>
+        (drawn) =>
+          new RedisCoordination(drawn === undefined ? given : { ...given, instanceId: drawn }),
+    ),
+  );
 }

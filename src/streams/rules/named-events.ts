@@ -67,7 +67,8 @@ class NamedEventRule implements StreamRule {
   }
 }
 
+/** Compiled at the first stream of its kind, not at import: a cold start pays for no table it never uses. */
 export function namedEventRule(names: EventNames): () => StreamRule {
-  const compiled = compile(names);
-  return () => new NamedEventRule(compiled);
+  let compiled: Compiled[] | undefined;
+  return () => new NamedEventRule((compiled ??= compile(names)));
 }

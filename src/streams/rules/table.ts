@@ -55,11 +55,13 @@ export const STREAM_ENDPOINTS: readonly Entry[] = [
 
 // Any other path that streams (a custom `client.post(..., { stream: true })`): a frame that ends
 // any of the streams above ends it.
-const ANY = namedEventRule({
-  done: [...new Set([RESPONSES, ASSISTANTS, TRANSCRIPTION, IMAGE_GENERATION, IMAGE_EDIT].flatMap((n) => n.done))],
-  failed: [...new Set([RESPONSES, ASSISTANTS].flatMap((n) => n.failed))],
-  lifecycle: [...RESPONSES.lifecycle, ...ASSISTANTS.lifecycle],
-});
+let any: (() => StreamRule) | undefined;
+const ANY = (): StreamRule =>
+  (any ??= namedEventRule({
+    done: [...new Set([RESPONSES, ASSISTANTS, TRANSCRIPTION, IMAGE_GENERATION, IMAGE_EDIT].flatMap((n) => n.done))],
+    failed: [...new Set([RESPONSES, ASSISTANTS].flatMap((n) => n.failed))],
+    lifecycle: [...RESPONSES.lifecycle, ...ASSISTANTS.lifecycle],
+  }))();
 
 function segments(path: string): string[] {
   const bare = path.split('?')[0]!.replace(/^\/+|\/+$/g, '');
@@ -67,14 +69,16 @@ function segments(path: string): string[] {
   return parts[0] === 'v1' ? parts.slice(1) : parts;
 }
 
-const TABLE = STREAM_ENDPOINTS.map((entry) => ({ parts: segments(entry.path), rule: entry.rule }));
+// Split at the first stream, not at import (see namedEventRule).
+let table: { parts: string[]; rule: Entry['rule'] }[] | undefined;
 
 // Streams use a few paths: the entry found for each is kept (cleared when full, ids vary).
 const found = new Map<string, ((body: unknown) => StreamRule) | null>();
 
 function entryFor(path: string): ((body: unknown) => StreamRule) | null {
   const parts = segments(path);
-  for (const entry of TABLE) {
+  table ??= STREAM_ENDPOINTS.map((entry) => ({ parts: segments(entry.path), rule: entry.rule }));
+  for (const entry of table) {
     if (entry.parts.length === parts.length && entry.parts.every((p, i) => p === '*' || p === parts[i])) return entry.rule;
   }
   return null;
