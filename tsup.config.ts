@@ -1,15 +1,31 @@
 import { defineConfig, type Options } from 'tsup';
 
-// The Redis backend is loaded on first use (src/coordination/deferred.ts). In the ESM build it is a
-// file of its own, built as a second entry, so that importing the package does not compile it; the
-// CommonJS build keeps it inline (esbuild turns the dynamic import into a require there).
-const REDIS_CHUNK = 'redis-coordination';
-const redisChunk: NonNullable<Options['esbuildPlugins']>[number] = {
-  name: 'redis-chunk',
+// Code only some apps need is loaded on first use, through a dynamic import(): the Redis backend
+// (src/coordination/deferred.ts) and the telemetry recorders (src/observe/telemetry/telemetry.ts).
+// In the ESM build each is a file of its own, built as an entry of its own, so that importing the
+// package does not compile them; the CommonJS build keeps them inline (esbuild turns each dynamic
+// import into a require there).
+const LAZY = [
+  {
+    chunk: 'redis-coordination',
+    source: 'src/coordination/redis/coordination.ts',
+    importer: 'coordination/redis/create.ts',
+    specifier: './coordination.js',
+  },
+  {
+    chunk: 'telemetry-recorders',
+    source: 'src/observe/telemetry/recorders.ts',
+    importer: 'observe/telemetry/telemetry.ts',
+    specifier: './recorders.js',
+  },
+];
+const lazyChunks: NonNullable<Options['esbuildPlugins']>[number] = {
+  name: 'lazy-chunks',
   setup(build) {
-    build.onResolve({ filter: /^\.\/coordination\.js$/ }, ({ importer }) =>
-      importer.endsWith('coordination/redis/create.ts') ? { path: `./${REDIS_CHUNK}.js`, external: true } : undefined,
-    );
+    build.onResolve({ filter: /^\.\/[a-z-]+\.js$/ }, ({ path, importer, kind }) => {
+      const lazy = LAZY.find((l) => kind === 'dynamic-import' && l.specifier === path && importer.endsWith(l.importer));
+      return lazy ? { path: `./${lazy.chunk}.js`, external: true } : undefined;
+    });
   },
 };
 
@@ -19,11 +35,11 @@ const redisChunk: NonNullable<Options['esbuildPlugins']>[number] = {
 // not embed its sources.
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', [REDIS_CHUNK]: 'src/coordination/redis/coordination.ts' },
+    entry: { index: 'src/index.ts', ...Object.fromEntries(LAZY.map((l) => [l.chunk, l.source])) },
     format: ['esm'],
     // Each entry bundled whole: a chunk shared by both would be one more file for every import.
     splitting: false,
-    esbuildPlugins: [redisChunk],
+    esbuildPlugins: [lazyChunks],
     dts: { entry: 'src/index.ts' },
     sourcemap: false,
     clean: true,

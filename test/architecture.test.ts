@@ -61,7 +61,7 @@ describe('architecture', () => {
     expect(code.replace(/export (type )?\{[^}]*\} from '[^']+';/g, '').trim()).toBe('');
   });
 
-  it('keeps the Redis backend out of the import: it loads when a Redis coordination is created', () => {
+  it('keeps the Redis backend and the telemetry recorders out of the import: they load on first use', () => {
     // Runtime imports only: `import type` is erased, and a dynamic import() loads on first use.
     const runtime = (file: string) =>
       [...readFileSync(join(src, file), 'utf8').matchAll(/^(?:import|export)(?! type)[^;]*? from '(\.[^']+)'/gm)].map((m) =>

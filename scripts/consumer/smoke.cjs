@@ -4,6 +4,7 @@ const upstreams = require('./upstreams.cjs');
 upstreams
   .check(ResilientOpenAI, OpenAI.OpenAI, 'require()')
   .then(() => upstreams.checkRedis(createRedisCoordination, ResilientOpenAI, 'require()'))
+  .then(() => upstreams.checkTelemetry(ResilientOpenAI, 'require()'))
   .catch((e) => {
     console.error(e);
     process.exit(1);

@@ -5,3 +5,4 @@ import upstreams from './upstreams.cjs';
 if (ResilientOpenAI !== Named) throw new Error('default export differs from the named export');
 await upstreams.check(ResilientOpenAI, OpenAI, 'import');
 await upstreams.checkRedis(createRedisCoordination, ResilientOpenAI, 'import');
+await upstreams.checkTelemetry(ResilientOpenAI, 'import');

@@ -113,3 +113,32 @@ exports.checkRedis = async function checkRedis(createRedisCoordination, Resilien
   if (!sent.includes('MGET')) throw new Error(`${label}: the Redis backend never sent a command (sent: ${sent.join() || 'nothing'})`);
   console.log(`${label}: ok (the Redis backend loaded and re-read the shared state)`);
 };
+
+// The telemetry recorders are a file of their own in the ESM build too, loaded by the first call
+// that has a provider: a stand-in tracer provider hears the call's span start and end.
+exports.checkTelemetry = async function checkTelemetry(ResilientOpenAI, label) {
+  const { fallbackURL, close } = await exports.start();
+  const spans = [];
+  const span = (name) => {
+    const s = {
+      name,
+      ended: false,
+      setAttribute: () => s,
+      setAttributes: () => s,
+      addEvent: () => s,
+      setStatus: () => s,
+      isRecording: () => true,
+    };
+    s.end = () => (s.ended = true);
+    spans.push(s);
+    return s;
+  };
+  const tracerProvider = { getTracer: () => ({ startSpan: (name) => span(name) }) };
+  const client = new ResilientOpenAI({ apiKey: 'sk-pack-123456', baseURL: fallbackURL, healthCheck: false, telemetry: { tracerProvider } });
+  await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+  close();
+  await client.close();
+  const names = spans.map((s) => `${s.name}${s.ended ? '' : ' (not ended)'}`).join(', ');
+  if (names !== 'chat m, POST') throw new Error(`${label}: unexpected spans: ${names || 'none'}`);
+  console.log(`${label}: ok (the telemetry recorders loaded: ${names})`);
+};

@@ -2,6 +2,7 @@ import type { SecretSet } from '../observe/redact.js';
 import type { NormalizedTimeouts } from '../options/defaults.js';
 import type { Endpoint } from '../routing/router.js';
 import { bufferBody } from '../streams/buffer-body.js';
+import { markServed } from './served-by.js';
 import { guardStream, type StreamWatch } from '../streams/guard-stream.js';
 import type { Resumer } from '../streams/guarded-source.js';
 import { prepareAttempt } from './attempt-options.js';
@@ -61,6 +62,9 @@ export class Attempt {
   /** Sends the request; `watch` hears how a stream ends, after it was handed out; `resume` continues it after a cut. */
   async send(watch: StreamWatch | undefined, resume?: Resumer): Promise<Response> {
     const { response, controller } = await answerOf(this.endpoint.client.request(this.options));
+    // Before the body is buffered or guarded: both give the response a prototype of ours, and a
+    // property added after that puts the object in V8's slow dictionary mode (1 to 2 µs a call).
+    markServed(response, this.endpoint.name);
     // What is left of the attempt's time bounds the body, or the wait for a stream's first output.
     const leftMs = this.sentAt + this.#timeMs - Date.now();
     if (this.plan.bufferable && response.status !== 204) return bufferBody(response, leftMs, this.signal);

@@ -14,7 +14,6 @@ import { Attempt } from './attempt.js';
 import { keepAnswer } from '../streams/kept-answers.js';
 import { planCall, type CallPlan } from './plan.js';
 import { resumerFor } from './resume.js';
-import { markServed } from './served-by.js';
 import { abortableSleep } from './signals.js';
 import type { Core, RequestDefaults, RequestOptions, ResponseProps } from './types.js';
 
@@ -38,7 +37,9 @@ export async function execute(
 ): Promise<ResponseProps> {
   const plan = planCall(core, clientMaxRetries, await options, defaults, list, raw);
   const { method, path, body } = plan.options;
-  const trace = core.telemetry.startCall({ method, path, body, callId: plan.requestLogID, stream: plan.isStream });
+  const traced = core.telemetry.startCall({ method, path, body, callId: plan.requestLogID, stream: plan.isStream });
+  // A promise only at the first traced call (the recorders load): no extra turn for the others.
+  const trace = traced instanceof Promise ? await traced : traced;
   const found = findHome(core, plan);
   // Awaited only when a shared store is asked: the common call takes no extra turn.
   const call = new Call(core, plan, found instanceof Promise ? await found : found, trace);
@@ -121,7 +122,6 @@ class Call {
     try {
       const watch = plan.isStream ? this.#watch(route.endpoint, attempt.sentAt, attemptNumber) : undefined;
       const response = await attempt.send(watch, watch && resumerFor(core, plan, route.endpoint, this.trace));
-      markServed(response, route.endpoint.name);
       span?.succeeded(response.status);
       if (watch) {
         // A stream is judged at its end (see #watch); its trial slot, if any, is free from now.

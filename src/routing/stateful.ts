@@ -74,7 +74,7 @@ export const RESOURCE_TABLE: Readonly<Record<string, ResourceRule>> = {
   images: 'stateless',
   moderations: 'stateless',
   webhook_event_types: 'stateless',
-  // `/responses/{id}…` addresses a stored response; a create (or a count, a compaction) may continue one.
+  // `/responses/{id}...` addresses a stored response; a create (or a count, a compaction) may continue one.
   responses: (_verb, rest, body) => (rest !== '' && rest !== 'input_tokens' && rest !== 'compact') || continuesState(body),
   // Stored chat completions: listing, and anything by id.
   'chat/completions': (verb, rest) => verb !== 'post' || rest !== '',

@@ -7,19 +7,31 @@ function withURL(response: Response, original: Response): Response {
   return response;
 }
 
-const kBytes = Symbol('resilient-openai.body');
-type Replayed = Response & { [kBytes]: Uint8Array; [kText]?: string; [kJSON]?: unknown };
-const kText = Symbol('resilient-openai.text');
-const kJSON = Symbol('resilient-openai.json');
+/** What a replayed response holds: its bytes, and their text and parse once made. */
+interface Body {
+  readonly bytes: Uint8Array;
+  text: string | undefined;
+  json: unknown;
+  parsed: boolean;
+}
+// One property on the Response (each one added is a shape change V8 pays for on every call).
+const kBody = Symbol('resilient-openai.body');
+type Replayed = Response & { [kBody]: Body };
+const decoder = new TextDecoder();
 
 function textOf(response: Replayed): string {
-  return (response[kText] ??= new TextDecoder().decode(response[kBytes]));
+  const body = response[kBody];
+  return (body.text ??= decoder.decode(body.bytes));
 }
 
 // Parsed once: the library reads the ids of stored objects from the same parse the SDK returns.
 function jsonOf(response: Replayed): unknown {
-  if (!(kJSON in response)) response[kJSON] = JSON.parse(textOf(response)) as unknown;
-  return response[kJSON];
+  const body = response[kBody];
+  if (!body.parsed) {
+    body.json = JSON.parse(textOf(response)) as unknown;
+    body.parsed = true;
+  }
+  return body.json;
 }
 
 /**
@@ -27,7 +39,7 @@ function jsonOf(response: Replayed): unknown {
  * JSON). The SDK's own `json()` later returns the same parse.
  */
 export function bufferedJSON(response: Response): unknown {
-  if (!(kBytes in response) || !response.headers.get('content-type')?.includes('json')) return undefined;
+  if (!(kBody in response) || !response.headers.get('content-type')?.includes('json')) return undefined;
   try {
     return jsonOf(response as Replayed);
   } catch {
@@ -39,7 +51,7 @@ export function bufferedJSON(response: Response): unknown {
 const REPLAY: PropertyDescriptorMap = {
   body: {
     get(this: Replayed) {
-      return new Blob([this[kBytes].slice()]).stream();
+      return new Blob([this[kBody].bytes.slice()]).stream();
     },
     configurable: true,
   },
@@ -58,25 +70,25 @@ const REPLAY: PropertyDescriptorMap = {
   },
   arrayBuffer: {
     value(this: Replayed) {
-      return Promise.resolve(this[kBytes].slice().buffer);
+      return Promise.resolve(this[kBody].bytes.slice().buffer);
     },
     configurable: true,
   },
   bytes: {
     value(this: Replayed) {
-      return Promise.resolve(this[kBytes].slice());
+      return Promise.resolve(this[kBody].bytes.slice());
     },
     configurable: true,
   },
   blob: {
     value(this: Replayed) {
-      return Promise.resolve(new Blob([this[kBytes].slice()], { type: this.headers.get('content-type') ?? '' }));
+      return Promise.resolve(new Blob([this[kBody].bytes.slice()], { type: this.headers.get('content-type') ?? '' }));
     },
     configurable: true,
   },
   clone: {
     value(this: Replayed) {
-      return withURL(new Response(this[kBytes].slice(), this), this);
+      return withURL(new Response(this[kBody].bytes.slice(), this), this);
     },
     configurable: true,
   },
@@ -92,7 +104,7 @@ let ReplayPrototype: Response | undefined;
  * as on a fresh Response.
  */
 function replayable(response: Response, bytes: Uint8Array): Response {
-  (response as Replayed)[kBytes] = bytes;
+  (response as Replayed)[kBody] = { bytes, text: undefined, json: undefined, parsed: false };
   return Object.setPrototypeOf(response, (ReplayPrototype ??= Object.create(Response.prototype, REPLAY) as Response)) as Response;
 }
 

@@ -37,7 +37,7 @@ function usageOf(json: unknown): { input?: number; output?: number } {
 export class CallTrace {
   readonly #span: Span | undefined;
   readonly #context: ReturnType<typeof activeContext>;
-  readonly #started = performance.now();
+  readonly #started: number;
   readonly #base: Attributes;
   /** A GenAI operation (chat, embeddings, ...): it feeds the `gen_ai.client.*` metrics. */
   readonly #genai: boolean;
@@ -53,7 +53,10 @@ export class CallTrace {
     private readonly tracer: Tracer | undefined,
     private readonly meters: Instruments | undefined,
     private readonly onEnd: () => void,
+    /** `performance.now()` when the call started (the first traced call waits for this module). */
+    startedAt = performance.now(),
   ) {
+    this.#started = startedAt;
     const operation = operationOf(info.method, info.path);
     const model = field(info.body, 'model');
     this.#genai = isGenAI(operation);
@@ -69,6 +72,7 @@ export class CallTrace {
       {
         kind: CLIENT,
         attributes: { ...this.#base, 'resilient_openai.call_id': info.callId, ...(info.stream && { 'gen_ai.request.stream': true }) },
+        startTime: performance.timeOrigin + startedAt,
       },
       parent,
     );

@@ -1,17 +1,36 @@
 import type { EventName } from '../events.js';
-import { CallTrace, type CallInfo } from './call-trace.js';
+import { log } from '../log.js';
+import type { CallInfo, CallTrace } from './call-trace.js';
 import { Instruments } from './instruments.js';
 import { globalMeterProvider, globalTracerProvider, type MeterProviderLike, type Tracer, type TracerProviderLike } from './otel.js';
+
+type Recorders = typeof import('./recorders.js');
 
 /** `telemetry` as given: off, or the providers to use (undefined: the app's global ones). */
 type TelemetryConfig = false | { tracerProvider?: unknown; meterProvider?: unknown };
 
 const NAME = 'resilient-openai';
 
+/** The recorders' module (recorders.ts), once loaded; loaded by the first call that has a provider. */
+let recorders: Recorders | undefined;
+let loading: Promise<Recorders | undefined> | undefined;
+
+function loadRecorders(): Promise<Recorders | undefined> {
+  return (loading ??= import('./recorders.js').then(
+    (loaded) => (recorders = loaded),
+    (error: unknown) => {
+      // Not loadable (a broken install or bundle): calls go on, unrecorded.
+      log('telemetry: the recorders could not be loaded (%s); recording nothing', String(error));
+      return undefined;
+    },
+  ));
+}
+
 /**
  * Traces and metrics of every call, through the providers an app registered (or gave). Costs one
  * property read per call when none is registered. Spans and instruments are created lazily, per
- * provider, so a provider registered after the client was built is used from then on.
+ * provider, so a provider registered after the client was built is used from then on; the code
+ * that records a call's spans is loaded at the first call that has a provider.
  */
 export class Telemetry {
   #tracerFrom: TracerProviderLike | undefined;
@@ -36,15 +55,28 @@ export class Telemetry {
     if (event === 'switched') this.#meters()?.switched(payload);
   };
 
-  /** A trace for one call, or undefined when neither traces nor metrics are on. */
-  startCall(info: CallInfo): CallTrace | undefined {
+  /**
+   * A trace for one call, or undefined when neither traces nor metrics are on. A promise only
+   * while the recorders load, at the first call that has a provider.
+   */
+  startCall(info: CallInfo, startedAt = performance.now()): CallTrace | Promise<CallTrace | undefined> | undefined {
     if (this.config === false) return undefined;
     const tracer = this.#currentTracer();
+    if (!tracer && !this.#meterProvider()) return undefined;
+    if (!recorders) return loadRecorders().then((loaded) => (loaded ? this.#start(loaded, info, tracer, startedAt) : undefined));
+    return this.#start(recorders, info, tracer, startedAt);
+  }
+
+  #start(loaded: Recorders, info: CallInfo, tracer: Tracer | undefined, startedAt: number): CallTrace | undefined {
     const meters = this.#meters();
     if (!tracer && !meters) return undefined;
-    const trace = new CallTrace(info, tracer, meters, () => this.#open.delete(info.callId));
+    const trace = new loaded.CallTrace(info, tracer, meters, () => this.#open.delete(info.callId), startedAt);
     this.#open.set(info.callId, trace);
     return trace;
+  }
+
+  #meterProvider(): MeterProviderLike | undefined {
+    return this.config === false ? undefined : (this.config.meterProvider as MeterProviderLike | undefined) || globalMeterProvider();
   }
 
   #currentTracer(): Tracer | undefined {
@@ -57,8 +89,7 @@ export class Telemetry {
   }
 
   #meters(): Instruments | undefined {
-    if (this.config === false) return undefined;
-    const provider = (this.config.meterProvider as MeterProviderLike | undefined) || globalMeterProvider();
+    const provider = this.#meterProvider();
     if (provider !== this.#metersFrom) {
       this.#metersFrom = provider;
       this.#instruments = provider && new Instruments(provider.getMeter(NAME), this.breakerStates);
