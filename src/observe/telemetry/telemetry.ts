@@ -59,15 +59,17 @@ export class Telemetry {
    * A trace for one call, or undefined when neither traces nor metrics are on. A promise only
    * while the recorders load, at the first call that has a provider.
    */
-  startCall(info: CallInfo, startedAt = performance.now()): CallTrace | Promise<CallTrace | undefined> | undefined {
+  startCall(info: CallInfo): CallTrace | Promise<CallTrace | undefined> | undefined {
     if (this.config === false) return undefined;
     const tracer = this.#currentTracer();
     if (!tracer && !this.#meterProvider()) return undefined;
-    if (!recorders) return loadRecorders().then((loaded) => (loaded ? this.#start(loaded, info, tracer, startedAt) : undefined));
-    return this.#start(recorders, info, tracer, startedAt);
+    if (recorders) return this.#start(recorders, info, tracer);
+    // The span and the duration still start now, not once the module is there.
+    const startedAt = performance.now();
+    return loadRecorders().then((loaded) => (loaded ? this.#start(loaded, info, tracer, startedAt) : undefined));
   }
 
-  #start(loaded: Recorders, info: CallInfo, tracer: Tracer | undefined, startedAt: number): CallTrace | undefined {
+  #start(loaded: Recorders, info: CallInfo, tracer: Tracer | undefined, startedAt?: number): CallTrace | undefined {
     const meters = this.#meters();
     if (!tracer && !meters) return undefined;
     const trace = new loaded.CallTrace(info, tracer, meters, () => this.#open.delete(info.callId), startedAt);
