@@ -37,8 +37,9 @@ async function bundle(esbuild, contents) {
 export async function bundleSizes() {
   const files = {
     esm: sizes(readFileSync(new URL('dist/index.js', `file://${root}`))),
-    // The Redis backend: its own ESM file, loaded when a Redis coordination is created.
+    // Loaded on first use, each its own ESM file: the Redis backend, the telemetry span recorders.
     esmRedis: sizes(readFileSync(new URL('dist/redis-coordination.js', `file://${root}`))),
+    esmTelemetry: sizes(readFileSync(new URL('dist/telemetry-recorders.js', `file://${root}`))),
     cjs: sizes(readFileSync(new URL('dist/index.cjs', `file://${root}`))),
   };
   let esbuild;
