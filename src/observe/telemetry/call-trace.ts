@@ -53,10 +53,10 @@ export class CallTrace {
     private readonly tracer: Tracer | undefined,
     private readonly meters: Instruments | undefined,
     private readonly onEnd: () => void,
-    /** `performance.now()` when the call started (the first traced call waits for this module). */
-    startedAt = performance.now(),
+    /** `performance.now()` when the call started, when that was before now (the first traced call waits for this module). */
+    startedAt?: number,
   ) {
-    this.#started = startedAt;
+    this.#started = startedAt ?? performance.now();
     const operation = operationOf(info.method, info.path);
     const model = field(info.body, 'model');
     this.#genai = isGenAI(operation);
@@ -72,7 +72,9 @@ export class CallTrace {
       {
         kind: CLIENT,
         attributes: { ...this.#base, 'resilient_openai.call_id': info.callId, ...(info.stream && { 'gen_ai.request.stream': true }) },
-        startTime: performance.timeOrigin + startedAt,
+        // Only when it was earlier: a span given a start time is ended by the wall clock in the
+        // OpenTelemetry SDK, not by the monotonic one its children use.
+        ...(startedAt !== undefined && { startTime: performance.timeOrigin + startedAt }),
       },
       parent,
     );
