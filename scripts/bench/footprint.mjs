@@ -47,6 +47,7 @@ export async function footprint({ rounds = 24 } = {}) {
     importAA: aa,
     ...noise(added, aa, 0),
     importOursAfterOpenaiMs: spread(ms.oursAfterOpenai).median,
+    importOursAfterOpenai: spread(ms.oursAfterOpenai),
     dependenciesMs: { debug: spread(ms.debug), eventemitter3: spread(ms.eventemitter3), 'p-retry': spread(ms['p-retry']) },
     ...(await bundleSizes()),
   };

@@ -65,20 +65,24 @@ export function footprintRows(r, add) {
     ms(fp.importOursMs),
     `openai alone ${ms(fp.importOpenAIMs)}`,
     `${signed(added, 1)} ms${fp.importAdded ? ` (${spreadText(fp.importAdded, { digits: 1, sign: true, range: false })} ms, ${fp.rounds} rounds)` : ''}`,
-    `≤ +${IMPORT_GOAL_MS} ms`,
-    fp.importAdded ? metWithNoise(added <= IMPORT_GOAL_MS, { aa: fp.importAA, inside: fp.inside }) : yes(added <= IMPORT_GOAL_MS),
+    // The difference of two whole processes wanders by more than the goal here (see the A/A): the
+    // goal is judged on the next row, our import itself once openai is loaded, which is steady.
+    fp.importOursAfterOpenai ? 'judged on the next row' : `≤ +${IMPORT_GOAL_MS} ms`,
+    fp.importOursAfterOpenai ? '—'
+    : fp.importAdded ? metWithNoise(added <= IMPORT_GOAL_MS, { aa: fp.importAA, inside: fp.inside })
+    : yes(added <= IMPORT_GOAL_MS),
     fp.importAA ? noiseCell({ aa: fp.importAA, inside: fp.inside }, { digits: 1, sign: true, unit: ' ms' }) : '—',
   );
   if (fp.importOursAfterOpenaiMs !== undefined) {
     const d = fp.dependenciesMs;
     add(
-      '7. Import time once `openai` is loaded (one process)',
-      ms(fp.importOursAfterOpenaiMs),
+      '7. Import time once `openai` is loaded (fresh processes: the import overhead itself)',
+      `${ms(fp.importOursAfterOpenaiMs)}${fp.importOursAfterOpenai ? ` (${spreadText(fp.importOursAfterOpenai, { digits: 1, range: false })} ms, ${fp.rounds} rounds)` : ''}`,
       `each dependency alone (fresh process): ${Object.entries(d)
         .map(([name, s]) => `${name} ${ms(s.median)}`)
         .join(', ')}`,
-      '—',
-      '—',
+      fp.importOursAfterOpenai ? `≤ ${IMPORT_GOAL_MS} ms` : '—',
+      fp.importOursAfterOpenai ? yes(fp.importOursAfterOpenai.median <= IMPORT_GOAL_MS) : '—',
       '—',
     );
   }
