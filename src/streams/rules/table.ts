@@ -55,13 +55,12 @@ export const STREAM_ENDPOINTS: readonly Entry[] = [
 
 // Any other path that streams (a custom `client.post(..., { stream: true })`): a frame that ends
 // any of the streams above ends it.
-let any: (() => StreamRule) | undefined;
-const ANY = (): StreamRule =>
-  (any ??= namedEventRule({
-    done: [...new Set([RESPONSES, ASSISTANTS, TRANSCRIPTION, IMAGE_GENERATION, IMAGE_EDIT].flatMap((n) => n.done))],
-    failed: [...new Set([RESPONSES, ASSISTANTS].flatMap((n) => n.failed))],
-    lifecycle: [...RESPONSES.lifecycle, ...ASSISTANTS.lifecycle],
-  }))();
+// (namedEventRule compiles its names at the first stream that uses it.)
+const ANY = namedEventRule({
+  done: [...new Set([RESPONSES, ASSISTANTS, TRANSCRIPTION, IMAGE_GENERATION, IMAGE_EDIT].flatMap((n) => n.done))],
+  failed: [...new Set([RESPONSES, ASSISTANTS].flatMap((n) => n.failed))],
+  lifecycle: [...RESPONSES.lifecycle, ...ASSISTANTS.lifecycle],
+});
 
 function segments(path: string): string[] {
   const bare = path.split('?')[0]!.replace(/^\/+|\/+$/g, '');
