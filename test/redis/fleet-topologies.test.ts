@@ -320,17 +320,20 @@ for (const { title, make } of TOPOLOGIES) {
                 if (r.path.endsWith('/chat/completions')) counts.set(senderOf(r), (counts.get(senderOf(r)) ?? 0) + 1);
               return (worker: FleetWorker) => counts.get(worker.index) ?? 0;
             };
+            /** Waits until every live worker has sent 5 calls to `upstream` since `mark`. */
+            const everyWorkerCalled = (upstream: typeof primary, mark: number, what: string) =>
+              waitFor(
+                () => {
+                  const calls = callsSince(upstream, mark);
+                  return fleet.live().every((w) => calls(w) >= 5);
+                },
+                PATIENCE_MS,
+                what,
+                20,
+              );
             const primaryMark = primary.requests.length;
             await fleet.all('load', CALL_EVERY_MS);
-            await waitFor(
-              () => {
-                const calls = callsSince(primary, primaryMark);
-                return fleet.live().every((w) => calls(w) >= 5);
-              },
-              PATIENCE_MS,
-              'every worker to be calling',
-              20,
-            );
+            await everyWorkerCalled(primary, primaryMark, 'every worker to be calling');
 
             // Calls go on meanwhile: the coordination must not fail one, whatever its commands do.
             const killMark = primary.requests.length;
@@ -385,15 +388,7 @@ for (const { title, make } of TOPOLOGIES) {
 
             // And after: more calls from every worker, now to the fallback.
             const fallbackMark = fallback.requests.length;
-            await waitFor(
-              () => {
-                const calls = callsSince(fallback, fallbackMark);
-                return fleet.live().every((w) => calls(w) >= 5);
-              },
-              PATIENCE_MS,
-              'every worker to call on after the failover',
-              20,
-            );
+            await everyWorkerCalled(fallback, fallbackMark, 'every worker to call on after the failover');
             await fleet.all('load', false);
             const stats = await fleet.all<LoadStats>('stats');
             const ok = stats.reduce((n, s) => n + s.ok, 0);
