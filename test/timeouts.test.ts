@@ -75,4 +75,39 @@ describe('hung and slow upstreams', () => {
     expect((await client.chat.completions.create(chat, { timeout: 400 })).choices[0]!.message.content).toBe('hello from fallback');
     expect(Date.now() - started).toBeLessThan(5000);
   });
+
+  describe('the bound each attempt passes to its inner client', () => {
+    const sent = (u: { requests: { headers: Record<string, string | undefined> }[] }) => u.requests.at(-1)!.headers['x-stainless-timeout'];
+
+    it('a happy call passes none: the inner client waits timeouts.requestMs by itself, and sends what a plain client sends', async () => {
+      const { client, primary } = await setup();
+      await client.chat.completions.create(chat);
+      // The SDK sends `x-stainless-timeout` only for a per-request timeout.
+      expect(sent(primary)).toBeUndefined();
+      expect(client.activeClient.timeout).toBe(120_000);
+      const custom = await setup({ timeouts: { requestMs: 30_000 } });
+      await custom.client.chat.completions.create(chat);
+      expect(sent(custom.primary)).toBeUndefined();
+      expect(custom.client.activeClient.timeout).toBe(30_000);
+    });
+
+    it('a per-request timeout is passed on, as a plain client sends it', async () => {
+      const { client, primary } = await setup();
+      await client.chat.completions.create(chat, { timeout: 120_000 });
+      expect(sent(primary)).toBe('120');
+    });
+
+    it('less time left in the call than the usual bound: that time is passed', async () => {
+      const { client, primary } = await setup({ timeouts: { deadlineMs: 5000 } });
+      await client.chat.completions.create(chat);
+      // Whole seconds, truncated: 5000 ms less the few spent before the attempt.
+      expect(['4', '5']).toContain(sent(primary));
+    });
+
+    it('a stream passes its headers bound (timeouts.streamHeadersMs)', async () => {
+      const { client, primary } = await setup();
+      for await (const _ of await client.chat.completions.create({ ...chat, stream: true }));
+      expect(sent(primary)).toBe('20');
+    });
+  });
 });

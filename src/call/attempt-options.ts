@@ -34,7 +34,8 @@ export function prepareAttempt(
   options: RequestOptions,
   endpoint: Endpoint,
   signal: AbortSignal | undefined,
-  timeout: number,
+  /** Undefined: the inner client's own `timeout` already is the attempt's bound. */
+  timeout: number | undefined,
   defaults: RequestDefaults,
   hasOverride: boolean,
 ): RequestOptions {
@@ -43,7 +44,7 @@ export function prepareAttempt(
   const copy: RequestOptions = Object.assign({}, options);
   copy.maxRetries = 0;
   copy.signal = signal;
-  copy.timeout = timeout;
+  if (timeout !== undefined) copy.timeout = timeout;
   if (options.__metadata) copy.__metadata = { ...options.__metadata };
   // Only the options object is rewritten by inner clients, never the body, so the body is copied
   // only when its model name changes.

@@ -50,7 +50,13 @@ export class Attempt {
     // Creating one, and linking it, costs more per call than the rest of the attempt.
     this.controller = unusedController ??= new AbortController();
     this.signal = signal && follow(signal);
-    this.options = prepareAttempt(options, endpoint, this.signal, Math.ceil(headersMs), defaults, plan.override !== undefined);
+    const boundMs = Math.ceil(headersMs);
+    // A per-request `timeout` makes the SDK send `x-stainless-timeout`, which plain clients send
+    // only when their caller passes one: one more header to build, send and parse costs about
+    // 10 µs per call (BENCHMARKS.md). When the inner client's own timeout already is the bound,
+    // as it is for most attempts on a client we built, none is passed.
+    const timeout = options.timeout === undefined && boundMs === endpoint.client.timeout ? undefined : boundMs;
+    this.options = prepareAttempt(options, endpoint, this.signal, timeout, defaults, plan.override !== undefined);
     if (plan.raw) {
       const keep: KeepAnswer = (response) => {
         this.answer = response;

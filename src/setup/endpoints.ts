@@ -131,7 +131,12 @@ function facadeOptions(client: unknown, rest: ClientOptions): ClientOptions {
  * The endpoints in failover order; `secrets` collects every credential they hold, and learns
  * those the clients we build send later (see setup/secrets.ts).
  */
-export function endpointSpecs(options: ResilientOptions, primaryOptions: ClientOptions, secrets: SecretSet): EndpointSpec[] {
+export function endpointSpecs(
+  options: ResilientOptions,
+  primaryOptions: ClientOptions,
+  secrets: SecretSet,
+  requestMs: number,
+): EndpointSpec[] {
   const primaryName = options.name ?? 'primary';
   if (typeof primaryName !== 'string' || !primaryName) fail('name', 'a non-empty string', primaryName);
   const given = options.client;
@@ -139,7 +144,12 @@ export function endpointSpecs(options: ResilientOptions, primaryOptions: ClientO
   const endpoints: EndpointSpec[] = [
     given ?
       { name: primaryName, client: given, models: options.models, timeout: ownTimeout(given) }
-    : { name: primaryName, client: built(primaryOptions, secrets), models: options.models, timeout: options.timeout },
+    : {
+        name: primaryName,
+        client: built({ ...primaryOptions, timeout: primaryOptions.timeout ?? requestMs }, secrets),
+        models: options.models,
+        timeout: options.timeout,
+      },
   ];
   const context: FallbackContext = {
     // A given client's key (an Azure key, say) never goes to the official API by default.
@@ -149,6 +159,7 @@ export function endpointSpecs(options: ResilientOptions, primaryOptions: ClientO
     givenPrimary: given !== undefined,
     defaultFallback: options.fallback === undefined,
     secrets,
+    requestMs,
   };
   const fallbacks: readonly FallbackInput[] =
     options.fallback === undefined ? [{}]
@@ -174,6 +185,8 @@ interface FallbackContext {
   /** No `fallback` was given: the one fallback is the official API. */
   defaultFallback: boolean;
   secrets: SecretSet;
+  /** `timeouts.requestMs`: what a client we build waits by itself when no `timeout` was given. */
+  requestMs: number;
 }
 
 function toEndpoint(entry: unknown, option: string, defaultName: string, context: FallbackContext): EndpointSpec {
@@ -209,6 +222,7 @@ function toEndpoint(entry: unknown, option: string, defaultName: string, context
     resolved.apiKey = fallbackKey;
   }
   withoutAmbientKey(resolved);
+  resolved.timeout ??= context.requestMs;
   return { name, client: built(resolved, secrets), models, timeout: clientOptions.timeout };
 }
 
@@ -227,7 +241,11 @@ function ownTimeout(client: OpenAI): number | undefined {
   return client.timeout === SDK_DEFAULT_TIMEOUT ? undefined : client.timeout;
 }
 
-/** An inner client of ours: it learns what it sends, and what it holds is known from the start. */
+/**
+ * An inner client of ours: it learns what it sends, and what it holds is known from the start.
+ * Its own `timeout` is the usual bound of an attempt on it, so most attempts pass none (see
+ * call/attempt.ts).
+ */
 function built(options: ClientOptions, secrets: SecretSet): OpenAI {
   const learned = learningOptions(options, secrets);
   // openai 7's X.509 auth refuses a custom fetch: as with an X.509 workloadIdentity (see
