@@ -33,8 +33,6 @@ export class Attempt {
   readonly #idleMs: number;
   /** A copy of this attempt's non-2xx answer, for `client.fetch` (see kept-answers.ts). */
   answer: Response | undefined;
-  /** The endpoint's client the request goes through. */
-  readonly client: Endpoint['client'];
 
   constructor(
     readonly endpoint: Endpoint,
@@ -56,11 +54,8 @@ export class Attempt {
     // A per-request `timeout` makes the SDK send `x-stainless-timeout`, which plain clients send
     // only when their caller passes one: one more header to build, send and parse costs about
     // 10 µs per call (BENCHMARKS.md). When the inner client's own timeout already is the bound,
-    // as it is for most attempts on a client we built (a stream's on its copy for streams), none
-    // is passed.
-    const client = isStream && endpoint.streamClient && boundMs === timeouts.streamHeadersMs ? endpoint.streamClient() : endpoint.client;
-    this.client = client;
-    const timeout = options.timeout === undefined && boundMs === client.timeout ? undefined : boundMs;
+    // as it is for most attempts on a client we built, none is passed.
+    const timeout = options.timeout === undefined && boundMs === endpoint.client.timeout ? undefined : boundMs;
     this.options = prepareAttempt(options, endpoint, this.signal, timeout, defaults, plan.override !== undefined);
     if (plan.raw) {
       const keep: KeepAnswer = (response) => {
@@ -72,7 +67,7 @@ export class Attempt {
 
   /** Sends the request; `watch` hears how a stream ends, after it was handed out; `resume` continues it after a cut. */
   async send(watch: StreamWatch | undefined, resume?: Resumer): Promise<Response> {
-    const { response, controller } = await answerOf(this.client.request(this.options));
+    const { response, controller } = await answerOf(this.endpoint.client.request(this.options));
     // Before the body is buffered or guarded: both give the response a prototype of ours, and V8
     // reuses no shape transition made after that, so a property added then gave every response a
     // hidden class of its own (test/response-shapes.test.ts).

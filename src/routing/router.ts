@@ -11,8 +11,6 @@ import { Breaker, type BreakerState } from './breaker.js';
 export interface EndpointSpec {
   name: string;
   client: OpenAI;
-  /** For a client we built: the same client with `timeouts.streamHeadersMs` as its own timeout. */
-  streamClient?: (() => OpenAI) | undefined;
   models?: ModelMap | undefined;
   timeout?: number | undefined;
 }
@@ -20,8 +18,6 @@ export interface EndpointSpec {
 export interface Endpoint {
   readonly name: string;
   readonly client: OpenAI;
-  /** For a client we built: the same client with `timeouts.streamHeadersMs` as its own timeout. */
-  readonly streamClient: (() => OpenAI) | undefined;
   /** Position in the failover order; 0 is the primary. */
   readonly index: number;
   /** Base URL with credentials redacted, for status and logs. */
@@ -80,7 +76,6 @@ export class Router {
     this.endpoints = specs.map((spec, index) => ({
       name: spec.name,
       client: spec.client,
-      streamClient: spec.streamClient,
       index,
       url: redactURL(spec.client.baseURL),
       breaker: new Breaker(breakerConfig),

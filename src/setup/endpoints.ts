@@ -1,5 +1,5 @@
 import { OpenAI, type ClientOptions } from 'openai';
-import { OFFICIAL_BASE_URL, type NormalizedTimeouts } from '../options/defaults.js';
+import { OFFICIAL_BASE_URL } from '../options/defaults.js';
 import type { FallbackInput, FallbackOptions, ModelMap, ResilientOptions } from '../options/types.js';
 import { checkModels, checkNumber, checkURL, fail } from '../options/validate.js';
 import { redactURL, type SecretSet } from '../observe/redact.js';
@@ -135,7 +135,7 @@ export function endpointSpecs(
   options: ResilientOptions,
   primaryOptions: ClientOptions,
   secrets: SecretSet,
-  timeouts: NormalizedTimeouts,
+  requestMs: number,
 ): EndpointSpec[] {
   const primaryName = options.name ?? 'primary';
   if (typeof primaryName !== 'string' || !primaryName) fail('name', 'a non-empty string', primaryName);
@@ -146,7 +146,7 @@ export function endpointSpecs(
       { name: primaryName, client: given, models: options.models, timeout: ownTimeout(given) }
     : {
         name: primaryName,
-        ...builtClients({ ...primaryOptions, timeout: primaryOptions.timeout ?? timeouts.requestMs }, secrets, timeouts),
+        client: built({ ...primaryOptions, timeout: primaryOptions.timeout ?? requestMs }, secrets),
         models: options.models,
         timeout: options.timeout,
       },
@@ -159,7 +159,7 @@ export function endpointSpecs(
     givenPrimary: given !== undefined,
     defaultFallback: options.fallback === undefined,
     secrets,
-    timeouts,
+    requestMs,
   };
   const fallbacks: readonly FallbackInput[] =
     options.fallback === undefined ? [{}]
@@ -185,8 +185,8 @@ interface FallbackContext {
   /** No `fallback` was given: the one fallback is the official API. */
   defaultFallback: boolean;
   secrets: SecretSet;
-  /** `timeouts.requestMs` is what a client we build waits by itself when no `timeout` was given. */
-  timeouts: NormalizedTimeouts;
+  /** `timeouts.requestMs`: what a client we build waits by itself when no `timeout` was given. */
+  requestMs: number;
 }
 
 function toEndpoint(entry: unknown, option: string, defaultName: string, context: FallbackContext): EndpointSpec {
@@ -222,8 +222,8 @@ function toEndpoint(entry: unknown, option: string, defaultName: string, context
     resolved.apiKey = fallbackKey;
   }
   withoutAmbientKey(resolved);
-  resolved.timeout ??= context.timeouts.requestMs;
-  return { name, ...builtClients(resolved, secrets, context.timeouts), models, timeout: clientOptions.timeout };
+  resolved.timeout ??= context.requestMs;
+  return { name, client: built(resolved, secrets), models, timeout: clientOptions.timeout };
 }
 
 function missingFallbackKey(option: string, baseURL: string | null | undefined, context: FallbackContext): TypeError {
@@ -242,27 +242,10 @@ function ownTimeout(client: OpenAI): number | undefined {
 }
 
 /**
- * A client we build, and for its streams a copy that waits `timeouts.streamHeadersMs` by itself
- * (made at the first stream). Each one's own `timeout` is the usual bound of an attempt on it, so
- * most attempts pass none (see call/attempt.ts). No copy for clients with auth of their own (a
- * workload identity, an X.509 credential, a provider, an admin key): a copy would, for one, run
- * its own token exchange.
+ * An inner client of ours: it learns what it sends, and what it holds is known from the start.
+ * Its own `timeout` is the usual bound of an attempt on it, so most attempts pass none (see
+ * call/attempt.ts).
  */
-function builtClients(options: ClientOptions, secrets: SecretSet, timeouts: NormalizedTimeouts): Pick<EndpointSpec, 'client' | 'streamClient'> {
-  const client = built(options, secrets);
-  if (hasOwnAuth(options)) return { client };
-  let twin: OpenAI | undefined;
-  const streamClient = () => {
-    if (!twin) {
-      twin = client.withOptions({ timeout: timeouts.streamHeadersMs });
-      collectClientSecrets(twin, secrets);
-    }
-    return twin;
-  };
-  return { client, streamClient };
-}
-
-/** An inner client of ours: it learns what it sends, and what it holds is known from the start. */
 function built(options: ClientOptions, secrets: SecretSet): OpenAI {
   const learned = learningOptions(options, secrets);
   // openai 7's X.509 auth refuses a custom fetch: as with an X.509 workloadIdentity (see

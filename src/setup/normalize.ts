@@ -80,7 +80,7 @@ export function normalizeOptions(input: ResilientOptions | undefined): Normalize
 
   const primaryOptions = primaryClientOptions(options);
   const secrets = new SecretSet();
-  const endpoints = endpointSpecs(options, primaryOptions, secrets, timeouts);
+  const endpoints = endpointSpecs(options, primaryOptions, secrets, timeouts.requestMs);
   const retry = isPolicy<RetryPolicy>(options.retry, 'shouldRetry') ? options.retry : createRetryPolicy(options.retry ?? {});
   const failover =
     isPolicy<FailoverPolicy>(options.failover, 'shouldFailover') ? options.failover : createFailoverPolicy(options.failover ?? {});
