@@ -1,7 +1,8 @@
-import { APIConnectionTimeoutError } from 'openai';
+import OpenAI, { APIConnectionTimeoutError } from 'openai';
 import { describe, expect, it } from 'vitest';
-import { getAttemptErrors } from '../src/index.js';
-import { chat, setup } from './support/harness.js';
+import { getAttemptErrors, ResilientOpenAI } from '../src/index.js';
+import { chat, PRIMARY_KEY, setup, track, upstream } from './support/harness.js';
+import type { Upstream } from './support/upstream.js';
 
 describe('hung and slow upstreams', () => {
   it('a primary that accepts and never answers fails over after timeouts.requestMs (no explicit timeout)', async () => {
@@ -77,7 +78,7 @@ describe('hung and slow upstreams', () => {
   });
 
   describe('the bound each attempt passes to its inner client', () => {
-    const sent = (u: { requests: { headers: Record<string, string | undefined> }[] }) => u.requests.at(-1)!.headers['x-stainless-timeout'];
+    const sent = (u: Upstream) => u.requests.at(-1)!.headers['x-stainless-timeout'];
 
     it('a happy call passes none: the inner client waits timeouts.requestMs by itself, and sends what a plain client sends', async () => {
       const { client, primary } = await setup();
@@ -108,6 +109,15 @@ describe('hung and slow upstreams', () => {
       const { client, primary } = await setup();
       for await (const _ of await client.chat.completions.create({ ...chat, stream: true }));
       expect(sent(primary)).toBe('20');
+    });
+
+    it('a client given ready-made keeps its own timeout: with the SDK default, a call passes timeouts.requestMs', async () => {
+      const primary = await upstream('primary');
+      const given = new OpenAI({ apiKey: PRIMARY_KEY, baseURL: primary.url });
+      const client = track(new ResilientOpenAI({ client: given, fallback: [], healthCheck: false }));
+      await client.chat.completions.create(chat);
+      expect(sent(primary)).toBe('120');
+      expect(given.timeout).toBe(600_000);
     });
   });
 });
