@@ -67,18 +67,21 @@ export class Attempt {
 
   /** Sends the request; `watch` hears how a stream ends, after it was handed out; `resume` continues it after a cut. */
   async send(watch: StreamWatch | undefined, resume?: Resumer): Promise<Response> {
-    const { response, controller } = await answerOf(this.endpoint.client.request(this.options));
+    const answer = await answerOf(this.endpoint.client.request(this.options));
+    const { response } = answer;
     // Before the body is buffered or guarded: both give the response a prototype of ours, and V8
     // reuses no shape transition made after that, so a property added then gave every response a
     // hidden class of its own (test/response-shapes.test.ts).
     markServed(response, this.endpoint.name);
     // What is left of the attempt's time bounds the body, or the wait for a stream's first output.
     const leftMs = this.sentAt + this.#timeMs - Date.now();
-    if (this.plan.bufferable && response.status !== 204) return bufferBody(response, leftMs, this.signal);
+    // Awaited rather than returned: an async function that returns a promise takes two more turns.
+    if (this.plan.bufferable && response.status !== 204) return await bufferBody(response, leftMs, this.signal);
     if (!this.plan.isStream || !watch) return response;
     const { options } = this.plan;
+    const controller = answer.controller ?? new AbortController();
     this.controller = controller;
-    return guardStream(response, {
+    return await guardStream(response, {
       firstOutputMs: leftMs,
       idleMs: this.#idleMs,
       controller,
@@ -102,15 +105,11 @@ type InnerPromise = ReturnType<Endpoint['client']['request']>;
 
 /**
  * What the inner client's promise resolves before parsing: the response and the controller its
- * fetch follows. Read from the promise's own field (openai 6 and 7 have it); without it, a
- * controller of our own, which ends the stream we hand out but not the request under it.
+ * fetch follows. Read from the promise's own field (openai 6 and 7 have it), with no promise of
+ * ours around it; without it, no controller: the attempt makes one of its own, which ends the
+ * stream we hand out but not the request under it.
  */
-async function answerOf(promise: InnerPromise): Promise<{ response: Response; controller: AbortController }> {
+function answerOf(promise: InnerPromise): Promise<{ response: Response; controller?: AbortController | undefined }> {
   const props = (promise as unknown as { responsePromise?: Promise<{ response: Response; controller?: AbortController }> }).responsePromise;
-  if (props) {
-    const { response, controller } = await props;
-    if (controller) return { response, controller };
-    return { response, controller: new AbortController() };
-  }
-  return { response: await promise.asResponse(), controller: new AbortController() };
+  return props ?? promise.asResponse().then((response) => ({ response }));
 }
