@@ -28,7 +28,7 @@ const SHORT = [
 // 200 events in one write, as upstream.mjs sends them: the client's parsing is what is measured.
 const LONG = Array.from({ length: 199 }, (_, i) => event({ content: `t${i} ` })).join('') + event({}, 'stop');
 
-const CASES = [
+export const CASES = [
   { key: 'json', name: 'JSON chat completion', calls: 100 },
   { key: 'short', name: 'short chat stream (5 events)', calls: 100, model: 'bench-short', chunks: 5 },
   { key: 'long', name: 'SSE stream of 200 chunks', calls: 20, model: 'bench-200', chunks: 200 },
@@ -50,7 +50,7 @@ function answer(req, res, body) {
 }
 
 /** An upstream on 127.0.0.1:0 in this process; `requests` counts what it was asked. */
-function listen() {
+export function listen() {
   let requests = 0;
   const server = createServer((req, res) => {
     let body = '';
@@ -70,7 +70,8 @@ function listen() {
   );
 }
 
-function caller(client, c) {
+/** One call of case `c` (a `CASES` entry) by `client`; a stream is read to its end and its chunks counted. */
+export function caller(client, c) {
   const chat = { model: c.model ?? 'bench', messages: [{ role: 'user', content: 'hi' }] };
   if (!c.chunks) return () => client.chat.completions.create(chat);
   return async () => {
