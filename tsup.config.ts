@@ -1,10 +1,10 @@
 import { defineConfig, type Options } from 'tsup';
 
 // Code only some apps need is loaded on first use, through a dynamic import(): the Redis backend
-// (src/coordination/deferred.ts) and the telemetry recorders (src/observe/telemetry/telemetry.ts).
-// In the ESM build each is a file of its own, built as an entry of its own, so that importing the
-// package does not compile them; the CommonJS build keeps them inline (esbuild turns each dynamic
-// import into a require there).
+// (src/coordination/deferred.ts), the telemetry recorders (src/observe/telemetry/telemetry.ts) and
+// the stream guard (src/streams/load-guard.ts). In the ESM build each is a file of its own, built
+// as an entry of its own, so that importing the package does not compile them; the CommonJS build
+// keeps them inline (esbuild turns each dynamic import into a require there).
 const LAZY = [
   {
     chunk: 'redis-coordination',
@@ -18,13 +18,26 @@ const LAZY = [
     importer: 'observe/telemetry/telemetry.ts',
     specifier: './recorders.js',
   },
+  {
+    chunk: 'stream-guard',
+    source: 'src/streams/guard-stream.ts',
+    importer: 'streams/load-guard.ts',
+    specifier: './guard-stream.js',
+  },
 ];
+// What a chunk must share with the entry rather than have a copy of: the public error classes,
+// which callers test with `instanceof`. The chunk imports them from the entry, which exports
+// them. Safe in one build because the importer named is in the chunk only, never in the entry's
+// imports (test/architecture.test.ts).
+const FROM_ENTRY = [{ importer: 'streams/guarded-source.ts', specifier: './errors.js' }];
 const lazyChunks: NonNullable<Options['esbuildPlugins']>[number] = {
   name: 'lazy-chunks',
   setup(build) {
     build.onResolve({ filter: /^\.\/[a-z-]+\.js$/ }, ({ path, importer, kind }) => {
       const lazy = LAZY.find((l) => kind === 'dynamic-import' && l.specifier === path && importer.endsWith(l.importer));
-      return lazy ? { path: `./${lazy.chunk}.js`, external: true } : undefined;
+      if (lazy) return { path: `./${lazy.chunk}.js`, external: true };
+      const shared = FROM_ENTRY.find((s) => kind === 'import-statement' && s.specifier === path && importer.endsWith(s.importer));
+      return shared ? { path: './index.js', external: true } : undefined;
     });
   },
 };

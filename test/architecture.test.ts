@@ -61,7 +61,7 @@ describe('architecture', () => {
     expect(code.replace(/export (type )?\{[^}]*\} from '[^']+';/g, '').trim()).toBe('');
   });
 
-  it('keeps the Redis backend and the telemetry recorders out of the import: they load on first use', () => {
+  it('keeps the Redis backend, the telemetry recorders and the stream guard out of the import: they load on first use', () => {
     // Runtime imports only: `import type` is erased, and a dynamic import() loads on first use.
     const runtime = (file: string) =>
       [...readFileSync(join(src, file), 'utf8').matchAll(/^(?:import|export)(?! type)[^;]*? from '(\.[^']+)'/gm)].map((m) =>
@@ -85,5 +85,13 @@ describe('architecture', () => {
       ]),
     );
     expect(readFileSync(join(src, 'coordination/redis/create.ts'), 'utf8')).toMatch(/import\('\.\/coordination\.js'\)/);
+    // The stream guard's chunk: none of it in the import. tsup.config.ts relies on this for
+    // guarded-source.ts, which in the chunk imports the error classes from the entry.
+    expect(loaded).toContain('streams/load-guard.ts');
+    expect(loaded).toContain('streams/errors.ts');
+    for (const chunkOnly of ['streams/guard-stream.ts', 'streams/guarded-source.ts', 'streams/stream-check.ts', 'streams/sse-frames.ts'])
+      expect(loaded).not.toContain(chunkOnly);
+    expect([...loaded].filter((f) => f.startsWith('streams/rules/'))).toEqual([]);
+    expect(readFileSync(join(src, 'streams/load-guard.ts'), 'utf8')).toMatch(/import\('\.\/guard-stream\.js'\)/);
   });
 });

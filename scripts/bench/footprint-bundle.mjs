@@ -37,9 +37,11 @@ async function bundle(esbuild, contents) {
 export async function bundleSizes() {
   const files = {
     esm: sizes(readFileSync(new URL('dist/index.js', `file://${root}`))),
-    // Loaded on first use, each its own ESM file: the Redis backend, the telemetry span recorders.
+    // Loaded on first use, each its own ESM file: the Redis backend, the telemetry span recorders,
+    // the stream guard.
     esmRedis: sizes(readFileSync(new URL('dist/redis-coordination.js', `file://${root}`))),
     esmTelemetry: sizes(readFileSync(new URL('dist/telemetry-recorders.js', `file://${root}`))),
+    esmStreams: sizes(readFileSync(new URL('dist/stream-guard.js', `file://${root}`))),
     cjs: sizes(readFileSync(new URL('dist/index.cjs', `file://${root}`))),
   };
   let esbuild;

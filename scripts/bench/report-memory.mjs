@@ -89,7 +89,7 @@ export function footprintRows(r, add) {
   const files = fp.files ?? { esm: { bytes: fp.esmBytes, gzipBytes: fp.esmGzipBytes }, cjs: { bytes: fp.cjsBytes } };
   add(
     '7. Published files (minified: no)',
-    `ESM ${kB(files.esm.bytes)} (${kB(files.esm.gzipBytes)} gzip)${files.esmRedis ? `, loaded on first use: Redis backend ${kB(files.esmRedis.bytes)}, telemetry recorders ${kB(files.esmTelemetry.bytes)}` : ''}`,
+    `ESM ${kB(files.esm.bytes)} (${kB(files.esm.gzipBytes)} gzip)${files.esmRedis ? `, loaded on first use: Redis backend ${kB(files.esmRedis.bytes)}, telemetry recorders ${kB(files.esmTelemetry.bytes)}${files.esmStreams ? `, stream guard ${kB(files.esmStreams.bytes)}` : ''}` : ''}`,
     `CJS ${kB(files.cjs.bytes)}${files.cjs.gzipBytes ? ` (${kB(files.cjs.gzipBytes)} gzip)` : ''} (p-retry bundled)`,
     '—',
     '—',

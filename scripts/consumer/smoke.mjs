@@ -1,4 +1,4 @@
-import ResilientOpenAI, { createRedisCoordination, ResilientOpenAI as Named } from 'resilient-openai';
+import ResilientOpenAI, { createRedisCoordination, IncompleteStreamError, ResilientOpenAI as Named } from 'resilient-openai';
 import OpenAI from 'openai';
 import upstreams from './upstreams.cjs';
 
@@ -6,3 +6,4 @@ if (ResilientOpenAI !== Named) throw new Error('default export differs from the 
 await upstreams.check(ResilientOpenAI, OpenAI, 'import');
 await upstreams.checkRedis(createRedisCoordination, ResilientOpenAI, 'import');
 await upstreams.checkTelemetry(ResilientOpenAI, 'import');
+await upstreams.checkStreams(ResilientOpenAI, IncompleteStreamError, 'import');

@@ -37,6 +37,8 @@ function answer(path, body) {
   }
   const chunk = (delta, finish_reason) => ({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason }] });
   const frames = [chunk({ role: 'assistant', content: chunks[0] }, null), chunk({ content: chunks[1] }, 'stop')];
+  // Model "cut": the stream ends after its first frame, before any terminal one.
+  if (body.model === 'cut') return { sse: [`data: ${JSON.stringify(frames[0])}\n\n`] };
   return { sse: [...frames.map((f) => `data: ${JSON.stringify(f)}\n\n`), 'data: [DONE]\n\n'] };
 }
 
@@ -141,4 +143,29 @@ exports.checkTelemetry = async function checkTelemetry(ResilientOpenAI, label) {
   const names = spans.map((s) => `${s.name}${s.ended ? '' : ' (not ended)'}`).join(', ');
   if (names !== 'chat m, POST') throw new Error(`${label}: unexpected spans: ${names || 'none'}`);
   console.log(`${label}: ok (the telemetry recorders loaded: ${names})`);
+};
+
+// The stream guard is a file of its own in the ESM build too, loaded by the first stream: a whole
+// stream reads through it, and a cut one fails with the entry's own IncompleteStreamError (the
+// chunk imports the class from the entry, so `instanceof` holds).
+exports.checkStreams = async function checkStreams(ResilientOpenAI, IncompleteStreamError, label) {
+  const { fallbackURL, close } = await exports.start();
+  const client = new ResilientOpenAI({ apiKey: 'sk-pack-123456', baseURL: fallbackURL, healthCheck: false });
+  const read = async (model) => {
+    let text = '';
+    const stream = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], stream: true });
+    for await (const chunk of stream) text += chunk.choices[0].delta.content ?? '';
+    return text;
+  };
+  const whole = await read('m');
+  const cut = await read('cut').then(
+    (text) => `no error (${text})`,
+    (error) => error,
+  );
+  close();
+  await client.close();
+  if (whole !== 'from fallback') throw new Error(`${label}: the stream read ${JSON.stringify(whole)}`);
+  if (!(cut instanceof IncompleteStreamError))
+    throw new Error(`${label}: a cut stream ended with ${String(cut)}, not IncompleteStreamError`);
+  console.log(`${label}: ok (the stream guard loaded: a whole stream, and a cut one as IncompleteStreamError)`);
 };

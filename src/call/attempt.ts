@@ -3,11 +3,12 @@ import type { NormalizedTimeouts } from '../options/defaults.js';
 import type { Endpoint } from '../routing/router.js';
 import { bufferBody } from '../streams/buffer-body.js';
 import { markServed } from './served-by.js';
-import { guardStream, type StreamWatch } from '../streams/guard-stream.js';
+import type { StreamWatch } from '../streams/guard-stream.js';
+import { loadedGuard, loadGuard } from '../streams/load-guard.js';
 import type { Resumer } from '../streams/guarded-source.js';
 import { prepareAttempt } from './attempt-options.js';
 import { follow } from './signals.js';
-import { kKeepAnswer, type KeepAnswer } from '../streams/kept-answers.js';
+import { keepAnswer, kKeepAnswer, type KeepAnswer } from '../streams/kept-answers.js';
 import type { CallPlan } from './plan.js';
 import type { RequestOptions } from './types.js';
 
@@ -67,6 +68,12 @@ export class Attempt {
 
   /** Sends the request; `watch` hears how a stream ends, after it was handed out; `resume` continues it after a cut. */
   async send(watch: StreamWatch | undefined, resume?: Resumer): Promise<Response> {
+    const streams = this.plan.isStream && watch !== undefined;
+    // The first stream loads the guard (load-guard.ts) before its request goes out, not while it
+    // is on the wire: the guard must read the body as soon as it arrives, or a cut right after the
+    // first chunk errors the body, which drops the chunks it held, and the attempt looks as if it
+    // had sent nothing. A failed load fails the attempt before anything was sent.
+    const guard = streams ? (loadedGuard() ?? (await loadGuard())) : undefined;
     const answer = await answerOf(this.endpoint.client.request(this.options));
     const { response } = answer;
     // Before the body is buffered or guarded: both give the response a prototype of ours, and V8
@@ -77,11 +84,11 @@ export class Attempt {
     const leftMs = this.sentAt + this.#timeMs - Date.now();
     // Awaited rather than returned: an async function that returns a promise takes two more turns.
     if (this.plan.bufferable && response.status !== 204) return await bufferBody(response, leftMs, this.signal);
-    if (!this.plan.isStream || !watch) return response;
+    if (!guard || !watch) return response;
     const { options } = this.plan;
     const controller = answer.controller ?? new AbortController();
     this.controller = controller;
-    return await guardStream(response, {
+    return await guard.guardStream(response, {
       firstOutputMs: leftMs,
       idleMs: this.#idleMs,
       controller,
@@ -92,6 +99,7 @@ export class Attempt {
       watch,
       resume,
       scrub: (text) => this.secrets.scrub(text),
+      keep: keepAnswer,
     });
   }
 

@@ -2,7 +2,6 @@ import { APIConnectionError } from 'openai';
 import { bodyFailure, bounded } from './body-read.js';
 import { errorOfFrame } from './frame-errors.js';
 import { GuardedSource, type SourceOptions } from './guarded-source.js';
-import { keepAnswer } from './kept-answers.js';
 import { StreamCheck } from './stream-check.js';
 
 export type { StreamWatch } from './guarded-source.js';
@@ -16,6 +15,8 @@ export interface GuardOptions extends SourceOptions {
   body: unknown;
   /** Removes credentials from text of the upstream's that goes into our messages. */
   scrub: (text: string) => string;
+  /** Keeps the answer behind an error for `client.fetch` (kept-answers.ts, whose map is the entry's, not this chunk's). */
+  keep: (error: unknown, response: Response) => void;
 }
 
 /**
@@ -62,7 +63,7 @@ export async function guardStream(response: Response, o: GuardOptions): Promise<
     const error = errorOfFrame(check.failure.payload, response.headers);
     // The answer as it came (a 200 and its error frame), for `client.fetch` to hand on as sent.
     const { status, statusText, headers } = response;
-    keepAnswer(error, new Response(new Blob(head as BlobPart[]), { status, statusText, headers }));
+    o.keep(error, new Response(new Blob(head as BlobPart[]), { status, statusText, headers }));
     throw error;
   }
   // A new state each time: a response guarded twice (a client chained through another's

@@ -1,5 +1,5 @@
 import type { APIPromise } from 'openai';
-import { sdkBody } from './guard-stream.js';
+import { loadedGuard } from './load-guard.js';
 
 type Props = { response: Response };
 type Parse = (client: unknown, props: Props) => unknown;
@@ -45,7 +45,8 @@ export function parsingGuarded<T>(promise: APIPromise<T>): APIPromise<T> {
   if (!parseGuarded) {
     const parse = fields.parseResponse;
     parseGuarded = (client, props) => {
-      const body = sdkBody(props.response);
+      // No guard loaded: no stream has been guarded yet.
+      const body = loadedGuard()?.sdkBody(props.response);
       return parse(client, body ? { ...props, response: new Shell(props.response, body) as unknown as Response } : props);
     };
   }
