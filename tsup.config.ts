@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig, type Options } from 'tsup';
 
 // Code only some apps need is loaded on first use, through a dynamic import(): the Redis backend
@@ -42,6 +43,17 @@ const lazyChunks: NonNullable<Options['esbuildPlugins']>[number] = {
   },
 };
 
+// The CommonJS build keeps the stream guard inline, through a load-guard.ts of its own
+// (src/streams/inline-guard.ts says why).
+const inlineGuard: NonNullable<Options['esbuildPlugins']>[number] = {
+  name: 'inline-guard',
+  setup(build) {
+    build.onResolve({ filter: /^(\.\/|\.\.\/streams\/)load-guard\.js$/ }, () => ({
+      path: fileURLToPath(new URL('src/streams/inline-guard.ts', import.meta.url)),
+    }));
+  },
+};
+
 // No source maps: the output is plain, unminified ES2022 with the original names and comments, so
 // stack traces already point at readable code; maps would more than double the tarball (they embed
 // every source, p-retry's included) for no gain. scripts/check-package.sh fails on a map that does
@@ -71,5 +83,6 @@ export default defineConfig([
     external: ['openai'],
     // p-retry is ESM-only: bundle it into the CommonJS build so that require() works on every Node 20.
     noExternal: ['p-retry', 'is-network-error'],
+    esbuildPlugins: [inlineGuard],
   },
 ]);
