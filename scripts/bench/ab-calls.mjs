@@ -1,6 +1,6 @@
 // Call-by-call A/B of builds of ours against the plain SDK (BENCHMARKS.md "Fourth round"):
 //
-//   npm run build && taskset -c 1 npm run bench:ab -- [--stream] [--calls 4000] [build.js ...]
+//   npm run build && taskset -c 1 npm run bench:ab -- [--stream | --long] [--calls 4000] [build.js ...]
 //
 // Step 1c's upstream and calls (in this process), but the sides take turns call by call, in an
 // order that rotates, so that a phase of a noisy VM lands on every side alike; each side's figure
@@ -17,7 +17,8 @@ const callsAt = args.indexOf('--calls');
 const calls = callsAt >= 0 ? Number(args[callsAt + 1]) : 4000;
 const builds = args.filter((a, i) => !a.startsWith('--') && (callsAt < 0 || i !== callsAt + 1));
 if (!builds.length) builds.push(new URL('../../dist/index.js', import.meta.url).pathname);
-const c = CASES.find((x) => x.key === (args.includes('--stream') ? 'short' : 'json'));
+// --stream: a short chat stream (5 events); --long: 200 chunks.
+const c = CASES.find((x) => x.key === (args.includes('--long') ? 'long' : args.includes('--stream') ? 'short' : 'json'));
 
 const upstream = await listen();
 const baseURL = upstream.url;

@@ -121,50 +121,56 @@ export class GuardedSource {
     return this.#reader.cancel(reason);
   }
 
-  async #pull(): Promise<ReadableStreamReadResult<Uint8Array>> {
+  // One read of the upstream per chunk, through callbacks rather than an async function: a
+  // 200-event stream makes 200 of these, and an async function's suspend and resume cost more
+  // than the rest of the guard's work per chunk (BENCHMARKS.md, fifth round).
+  #pull(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    this.#readingSince = Date.now();
+    if (!this.#timer) this.#arm(this.o.idleMs);
+    return this.#reader.read().then(this.#onRead, this.#onReadError);
+  }
+
+  readonly #onRead = (
+    result: ReadableStreamReadResult<Uint8Array>,
+  ): ReadableStreamReadResult<Uint8Array> | Promise<ReadableStreamReadResult<Uint8Array>> => {
     const { check, o } = this;
-    for (;;) {
-      this.#readingSince = Date.now();
-      if (!this.#timer) this.#arm(o.idleMs);
-      let result: ReadableStreamReadResult<Uint8Array>;
-      let failure: Error;
-      try {
-        result = await this.#reader.read();
-      } catch (error) {
-        this.#stop();
-        // A stall or a lost connection after the terminal frame cost nothing: the output is whole.
-        if (check.ended || this.#closed) return this.#end();
-        // An abort (user signal, `break`) passes through: the SDK's Stream ends quietly on it.
-        if (o.signal.aborted && !this.#stalled) {
-          if (!this.#reported) o.watch.abandoned?.();
-          this.#reported = true;
-          this.#error = error as Error;
-          throw error;
-        }
-        failure = this.#stalled ? new StreamIdleTimeoutError(o.endpoint, o.idleMs) : new IncompleteStreamError(o.endpoint, error);
-        if (await this.#resume(failure)) continue;
-        return this.#fail(failure);
-      }
-      this.#readingSince = 0;
-      if (this.#closed) return DONE;
-      if (result.done) {
-        this.#stop();
-        if (check.ended) return this.#end();
-        failure = this.#stalled ? new StreamIdleTimeoutError(o.endpoint, o.idleMs) : new IncompleteStreamError(o.endpoint);
-        if (await this.#resume(failure)) continue;
-        return this.#fail(failure);
-      }
-      check.push(result.value);
-      const value = o.resume ? o.resume.point.take(result.value) : result.value;
-      if (check.ended) this.#report();
-      if (check.final) this.#finish();
-      // Only part of a frame came (a stream that can continue hands out whole ones): read on.
-      if (value.length === 0) {
-        if (this.#closed) return this.#drained ?? DONE;
-        continue;
-      }
-      return value === result.value ? result : { done: false, value };
+    this.#readingSince = 0;
+    if (this.#closed) return DONE;
+    if (result.done) {
+      this.#stop();
+      if (check.ended) return this.#end();
+      return this.#resumeOrFail(this.#stalled ? new StreamIdleTimeoutError(o.endpoint, o.idleMs) : new IncompleteStreamError(o.endpoint));
     }
+    check.push(result.value);
+    const value = o.resume ? o.resume.point.take(result.value) : result.value;
+    if (check.ended) this.#report();
+    if (check.final) this.#finish();
+    // Only part of a frame came (a stream that can continue hands out whole ones): read on.
+    if (value.length === 0) return this.#closed ? (this.#drained ?? DONE) : this.#pull();
+    return value === result.value ? result : { done: false, value };
+  };
+
+  readonly #onReadError = (error: unknown): ReadableStreamReadResult<Uint8Array> | Promise<ReadableStreamReadResult<Uint8Array>> => {
+    const { check, o } = this;
+    this.#stop();
+    // A stall or a lost connection after the terminal frame cost nothing: the output is whole.
+    if (check.ended || this.#closed) return this.#end();
+    // An abort (user signal, `break`) passes through: the SDK's Stream ends quietly on it.
+    if (o.signal.aborted && !this.#stalled) {
+      if (!this.#reported) o.watch.abandoned?.();
+      this.#reported = true;
+      this.#error = error as Error;
+      throw error;
+    }
+    return this.#resumeOrFail(
+      this.#stalled ? new StreamIdleTimeoutError(o.endpoint, o.idleMs) : new IncompleteStreamError(o.endpoint, error),
+    );
+  };
+
+  /** After a cut or a stall: the continued stream's next chunk, or the failure. */
+  async #resumeOrFail(failure: Error): Promise<ReadableStreamReadResult<Uint8Array>> {
+    if (await this.#resume(failure)) return this.#pull();
+    return this.#fail(failure);
   }
 
   /** Continues a stream that can, on a new connection; false when it cannot (any more). */
