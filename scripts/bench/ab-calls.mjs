@@ -18,13 +18,11 @@ const calls = callsAt >= 0 ? Number(args[callsAt + 1]) : 4000;
 const builds = args.filter((a, i) => !a.startsWith('--') && (callsAt < 0 || i !== callsAt + 1));
 if (!builds.length) builds.push(new URL('../../dist/index.js', import.meta.url).pathname);
 // --stream: a short chat stream (5 events); --long: 200 chunks.
-const c = CASES.find(
-  (x) =>
-    x.key ===
-    (args.includes('--long') ? 'long'
-    : args.includes('--stream') ? 'short'
-    : 'json'),
-);
+const key =
+  args.includes('--long') ? 'long'
+  : args.includes('--stream') ? 'short'
+  : 'json';
+const c = CASES.find((x) => x.key === key);
 
 const upstream = await listen();
 const baseURL = upstream.url;

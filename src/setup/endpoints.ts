@@ -146,7 +146,7 @@ export function endpointSpecs(
       { name: primaryName, client: given, models: options.models, timeout: ownTimeout(given) }
     : {
         name: primaryName,
-        client: built({ ...primaryOptions, timeout: primaryOptions.timeout ?? requestMs }, secrets),
+        client: built(primaryOptions, secrets, requestMs),
         models: options.models,
         timeout: options.timeout,
       },
@@ -222,8 +222,7 @@ function toEndpoint(entry: unknown, option: string, defaultName: string, context
     resolved.apiKey = fallbackKey;
   }
   withoutAmbientKey(resolved);
-  resolved.timeout ??= context.requestMs;
-  return { name, client: built(resolved, secrets), models, timeout: clientOptions.timeout };
+  return { name, client: built(resolved, secrets, context.requestMs), models, timeout: clientOptions.timeout };
 }
 
 function missingFallbackKey(option: string, baseURL: string | null | undefined, context: FallbackContext): TypeError {
@@ -243,11 +242,11 @@ function ownTimeout(client: OpenAI): number | undefined {
 
 /**
  * An inner client of ours: it learns what it sends, and what it holds is known from the start.
- * Its own `timeout` is the usual bound of an attempt on it, so most attempts pass none (see
- * call/attempt.ts).
+ * Its own `timeout` (`requestMs` unless the options give one) is the usual bound of an attempt on
+ * it, so most attempts pass none (see call/attempt.ts).
  */
-function built(options: ClientOptions, secrets: SecretSet): OpenAI {
-  const learned = learningOptions(options, secrets);
+function built(options: ClientOptions, secrets: SecretSet, requestMs: number): OpenAI {
+  const learned = learningOptions({ ...options, timeout: options.timeout ?? requestMs }, secrets);
   // openai 7's X.509 auth refuses a custom fetch: as with an X.509 workloadIdentity (see
   // learningOptions), a `credential` client keeps its own, and the token patterns catch what it sends.
   if ((options as LaterOptions).credential != null) {
